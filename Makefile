@@ -1,0 +1,32 @@
+# make reports  - the main job: run every research notebook on the toy profile into reports/
+# make test     - all tests (unit, doctests)
+# Both bootstrap .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# CPU wheel on machines without a GPU; override for CUDA, e.g. `make setup TORCH=torch==2.13.0`
+TORCH  ?= torch==2.13.0
+
+.PHONY: setup test reports lab clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q
+
+reports: setup
+	$(VENV)/bin/xlt reports --profile toy
+
+lab: setup
+	$(PY) -m ipykernel install --user --name xltlib --display-name "xltlib (.venv)"
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) build *.egg-info
