@@ -1,0 +1,116 @@
+"""Benchmark scores from a tidy results table.
+
+Rules: a task's score in one language is its primary metric (QA: (EM + F1) / 2); a task's score is the
+mean over its benchmark languages present in the table; a category's score is the mean of its tasks;
+the benchmark's score is the mean over tasks (XTREME) or over categories (XTREME-R, whose categories
+have different numbers of tasks) — both are returned, ``Benchmark.average_over`` says which is the
+headline. Rows flag whether every language / task was present (``complete``): a mean over a partial
+set is not the benchmark's number.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from xltlib.tasks import Format, get_benchmark, get_task
+
+REQUIRED = ("task", "language", "metric", "value")
+
+
+def _task_language_scores(table: pd.DataFrame, benchmark: str, by: list[str]) -> pd.DataFrame:
+    rows = []
+    for name in get_benchmark(benchmark).tasks:
+        spec = get_task(name, benchmark)
+        part = table[(table["task"] == name) & table["language"].isin(spec.languages)]
+        if spec.format is Format.SPAN_QA:
+            part = part[part["metric"].isin(["exact_match", "f1"])]
+            # (EM + F1) / 2 per language: average over both metrics (and anything else not in `by`)
+        else:
+            part = part[part["metric"] == spec.metrics[0]]
+        if part.empty:
+            continue
+        scores = part.groupby(by + ["language"], dropna=False)["value"].mean().reset_index()
+        scores["task"] = name
+        rows.append(scores)
+    if not rows:
+        return pd.DataFrame(columns=by + ["language", "value", "task"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def xtreme_score(
+    table: pd.DataFrame,
+    benchmark: str = "xtreme",
+    by: Sequence[str] = (),
+    exclude_languages: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Task, category and benchmark averages of a tidy table (one row per task/language/metric value).
+
+    Args:
+        table: columns ``task, language, metric, value`` (0-100) plus any others; rows of other tasks,
+            languages or metrics are ignored, repeated rows (e.g. seeds not in ``by``) are averaged.
+        benchmark: ``"xtreme"`` or ``"xtreme-r"``.
+        by: columns to score separately, e.g. ``("setup", "seed")``.
+        exclude_languages: e.g. ``("en",)`` for zero-shot averages without the training language.
+
+    Returns:
+        One row per group and (level, name): level ``task`` (name = task), ``category`` (name =
+        category) and ``benchmark`` (name ``tasks`` = mean over tasks, ``categories`` = mean over
+        categories), with ``score``, ``n`` (languages or tasks/categories averaged) and ``complete``.
+
+    Examples:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame([
+        ...     ("xnli", "en", "accuracy", 80.0), ("xnli", "de", "accuracy", 70.0),
+        ...     ("xquad", "de", "exact_match", 50.0), ("xquad", "de", "f1", 70.0),
+        ... ], columns=["task", "language", "metric", "value"])
+        >>> s = xtreme_score(t)
+        >>> s[s.level == "task"][["name", "score", "n", "complete"]].to_string(index=False)
+        ' name  score  n  complete\\n xnli   75.0  2     False\\nxquad   60.0  1     False'
+        >>> s[s.level == "benchmark"][["name", "score"]].values.tolist()
+        [['tasks', 67.5], ['categories', 67.5]]
+    """
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise ValueError(f"xtreme_score: the table lacks column(s) {', '.join(missing)}; it has {', '.join(table.columns)}")
+    by = list(by)
+    bench = get_benchmark(benchmark)
+    table = table[~table["language"].isin(list(exclude_languages))]
+    per_lang = _task_language_scores(table, benchmark, by)
+
+    out = []
+    groups = per_lang.groupby(by, dropna=False) if by else [((), per_lang)]
+    for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        base = dict(zip(by, key))
+        task_scores = {}
+        for name in bench.tasks:
+            spec = get_task(name, benchmark)
+            part = group[group["task"] == name]
+            if part.empty:
+                continue
+            wanted = set(spec.languages) - set(exclude_languages)
+            task_scores[name] = part["value"].mean()
+            out.append({**base, "level": "task", "name": name, "score": task_scores[name],
+                        "n": part["language"].nunique(), "complete": set(part["language"]) >= wanted})
+        categories: dict[str, list[float]] = {}
+        for name in bench.tasks:
+            categories.setdefault(get_task(name).category, [])
+            if name in task_scores:
+                categories[get_task(name).category].append(task_scores[name])
+        category_scores = {}
+        for category, scores in categories.items():
+            n_tasks = sum(get_task(t).category == category for t in bench.tasks)
+            if scores:
+                category_scores[category] = sum(scores) / len(scores)
+                out.append({**base, "level": "category", "name": category, "score": category_scores[category],
+                            "n": len(scores), "complete": len(scores) == n_tasks})
+        all_complete = all(r["complete"] for r in out if r["level"] == "task" and all(r.get(c) == base[c] for c in by))
+        if task_scores:
+            out.append({**base, "level": "benchmark", "name": "tasks",
+                        "score": sum(task_scores.values()) / len(task_scores), "n": len(task_scores),
+                        "complete": all_complete and len(task_scores) == len(bench.tasks)})
+            out.append({**base, "level": "benchmark", "name": "categories",
+                        "score": sum(category_scores.values()) / len(category_scores), "n": len(category_scores),
+                        "complete": all_complete and len(task_scores) == len(bench.tasks)})
+    return pd.DataFrame(out, columns=by + ["level", "name", "score", "n", "complete"])
