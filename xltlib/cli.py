@@ -1,1 +1,60 @@
-def main(argv=None): return 0
+"""The ``xlt`` command line.
+
+    xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from xltlib.errors import XltError
+from xltlib.tasks import BENCHMARKS, ROLES, Format, list_tasks
+
+
+def _tasks(args) -> int:
+    specs = list_tasks(benchmark=args.benchmark, format=args.format, role=args.role)
+    if args.json:
+        rows = [{"name": s.name, "title": s.title, "role": s.role, "format": s.format.value,
+                 "metrics": list(s.metrics), "languages": list(s.languages), "benchmarks": list(s.benchmarks),
+                 "category": s.category, "train": s.train_task or ("own" if "train" in s.hub else None),
+                 "max_length": s.max_length, "hub": sorted({src.path for v in s.hub.values() for src in v})}
+                for s in specs]
+        print(json.dumps(rows, indent=1))
+        return 0
+    header = ("task", "title", "role", "format", "metric", "benchmarks", "train data", "#", "languages")
+    table = [header]
+    for s in specs:
+        train = s.train_task or ("own" if "train" in s.hub else ("none" if s.role == "target" else "local"))
+        table.append((s.name, s.title, s.role, s.format.value, "/".join(s.metrics), ",".join(s.benchmarks) or "-",
+                      train, str(len(s.languages)), " ".join(s.languages)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
+                                     "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("tasks", help="list the task registry")
+    p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="only this benchmark's tasks, as it defines them")
+    p.add_argument("--format", choices=[f.value for f in Format])
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_tasks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except XltError as exc:
+        print(f"xlt: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

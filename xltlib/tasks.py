@@ -99,6 +99,7 @@ class TaskSpec:
     labels: tuple[str, ...] = ()  # classification labels / tag set; empty where open (QA, retrieval)
     num_choices: int | None = None  # multiple choice
     allow_no_answer: bool = False  # SQuAD v2
+    qa_rules: str = "squad"  # answer normalization (xltlib.metrics.qa): XTREME uses MLQA's script for MLQA only
     train_task: str | None = None  # English training data comes from this task (XNLI <- MNLI)
     train_languages: tuple[str, ...] = ("en",)  # languages with a train split (translated data included)
     test_only: tuple[str, ...] = ()  # evaluation languages without a dev split
@@ -223,7 +224,7 @@ _TASKS: list[TaskSpec] = [
     TaskSpec(
         "mlqa", "MLQA", _QA, "target", ("exact_match", "f1"), MLQA_LANGS,
         hub=_per_lang(XT, "MLQA.{lang}.{lang}", {"dev": "validation", "test": "test"}, "squad"),
-        train_task="squad_v1", category="qa", max_length=384, batch_size=16, epochs=2,
+        train_task="squad_v1", category="qa", max_length=384, batch_size=16, epochs=2, qa_rules="mlqa",
         notes="zero-shot uses context and question in the same language; MLQA answer normalization",
     ),
     TaskSpec(
