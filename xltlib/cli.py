@@ -1,6 +1,8 @@
 """The ``xlt`` command line.
 
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
+    xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
+    xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
 """
 from __future__ import annotations
 
@@ -34,6 +36,27 @@ def _tasks(args) -> int:
     return 0
 
 
+def _toy_build(args) -> int:
+    from xltlib.toy.pretrain import toy_model
+
+    path = toy_model(args.size, seed=args.seed, progress=sys.stderr.isatty())
+    meta = json.loads((path / "xlt_toy.json").read_text())
+    print(f"{path}\n  {meta['parameters']:,} parameters, {meta['tokens']:,} MLM tokens in {meta['seconds']:.0f}s, "
+          f"final MLM loss {meta['final_loss']:.3f}")
+    return 0
+
+
+def _toy_check(args) -> int:
+    from xltlib.toy.check import format_table, toy_check
+    from xltlib.toy.data import TARGETS, ToyWorld
+
+    world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
+    tasks = args.tasks.split(",") if args.tasks else TARGETS
+    result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
                                      "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
@@ -44,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=ROLES)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_tasks)
+
+    toy = sub.add_parser("toy", help="the synthetic toy world and its tiny XLM-R").add_subparsers(dest="toy", required=True)
+    from xltlib.toy.pretrain import SIZES
+
+    for name, func, text in (("build", _toy_build, "pretrain the toy XLM-R (cached)"),
+                             ("check", _toy_check, "transfer check: pretrained vs. no-pretraining control")):
+        p = toy.add_parser(name, help=text)
+        p.add_argument("--size", default="base", choices=list(SIZES))
+        p.add_argument("--seed", type=int, default=0)
+        if name == "check":
+            p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
+            p.add_argument("--tasks", help="comma-separated toy target tasks (default: all)")
+        p.set_defaults(func=func)
     return parser
 
 

@@ -99,7 +99,7 @@ def load_examples(
     task: str | TaskSpec,
     lang: str = "en",
     split: str = "test",
-    source: str | os.PathLike = "hub",
+    source="hub",
     *,
     on_error: str = "skip",
     benchmark: str | None = None,
@@ -109,14 +109,19 @@ def load_examples(
 
     Args:
         task: registry name or spec; ``split="train"`` follows ``spec.train_task`` (XNLI trains on MNLI).
-        source: ``"hub"`` (``datasets.load_dataset``, offline from the cache when ``HF_HUB_OFFLINE=1``)
-            or a local directory (see ``xltlib.data.local``).
+        source: ``"hub"`` (``datasets.load_dataset``, offline from the cache when ``HF_HUB_OFFLINE=1``),
+            a local directory (see ``xltlib.data.local``), or ``"toy"`` / a ``ToyWorld`` (generated).
         on_error: the malformed-row policy, ``"skip"`` or ``"raise"`` (module docstring).
         benchmark: apply a benchmark's variant of the spec (e.g. ``"xtreme-r"`` language lists).
         limit: keep at most this many rows of the source (read in order), for quick looks.
     """
     if on_error not in ON_ERROR:
         raise ConfigError(f"on_error={on_error!r} is not one of {', '.join(ON_ERROR)}")
+    if str(source) == "toy" or type(source).__name__ == "ToyWorld":
+        from xltlib.toy.data import ToyWorld, load as toy_load
+
+        world = ToyWorld() if str(source) == "toy" else source
+        return toy_load(task, lang, split, world, on_error=on_error, limit=limit)
     spec = get_task(task, benchmark)
     if split == "train" and spec.train_task:
         spec = get_task(spec.train_task)

@@ -1,0 +1,87 @@
+"""The toy world: deterministic, in the loaders' schemas, parallel across languages, typologically real."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from xltlib.data import load_examples
+from xltlib.examples import EXAMPLE_TYPES, SpanQAExample
+from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
+from xltlib.toy.language import LANGUAGES
+
+SMOKE = ToyWorld.smoke()
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    assert generate("xnli", "nh", "test", SMOKE) == generate("xnli", "nh", "test", SMOKE)
+    other = ToyWorld(seed=1, train=96, dev=32, test=32, retrieval_pairs=32)
+    assert generate("xnli", "nh", "test", SMOKE) != generate("xnli", "nh", "test", other)
+
+
+@pytest.mark.parametrize("task", TOY_TASKS)
+def test_every_toy_task_loads_cleanly_in_its_format(task):
+    spec = toy_spec(task)
+    splits = ["dev", "test"] + ([] if task in RETRIEVAL else ["train"])
+    for split in splits:
+        for lang in ("en",) if split == "train" else spec.languages:
+            data = load_examples(task, lang, split, source=SMOKE, on_error="raise")  # raises on any bad row
+            assert len(data) > 0 and not data.skipped and data.repaired == 0
+            fmt = (toy_spec(spec.train_task) if split == "train" and spec.train_task else spec).format
+            assert all(type(e) is EXAMPLE_TYPES[fmt] for e in data)
+            assert len({e.id for e in data}) == len(data)
+
+
+def test_labels_are_balanced_enough_to_have_a_majority_baseline():
+    from collections import Counter
+
+    for task in ("xnli", "pawsx", "qqp", "sst2", "mnli", "anli_plus"):
+        counts = Counter(e.label for e in generate(task, "en", "train", ToyWorld(train=600)))
+        assert max(counts.values()) / sum(counts.values()) < 0.6, (task, counts)
+
+
+def test_test_sets_are_parallel_across_languages():
+    en = generate("xquad", "en", "test", SMOKE)
+    nh = generate("xquad", "nh", "test", SMOKE)
+    assert [e.id for e in en] == [e.id for e in nh]
+    # names are shared anchors: the same people appear in both versions of each story
+    names = lambda e: {w for w in e.context.split() if w[:1].isupper()}
+    assert all(names(a) == names(b) for a, b in zip(en, nh))
+    tags_en = [e.tags for e in generate("udpos", "en", "test", SMOKE)]
+    tags_nh = [e.tags for e in generate("udpos", "nh", "test", SMOKE)]
+    assert tags_en == tags_nh  # "near" languages only change the words
+
+
+def test_word_order_differs_as_the_typology_says():
+    from xltlib.toy.world import NP, Frame, Person
+
+    f = Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",)))
+    roles = lambda lang: [t.role for t in LANGUAGES[lang].render(f) if t.role != "punct"]
+    assert roles("en") == ["subj", "verb", "obj", "obj", "obj"]
+    assert roles("fh") == ["subj", "obj", "obj", "obj", "verb"]  # SOV
+    upos = lambda lang: [t.upos for t in LANGUAGES[lang].render(f)]
+    assert upos("mh")[2:5] == ["DET", "NOUN", "ADJ"]  # adjective after the noun
+
+
+def test_vocabularies_are_disjoint_and_distance_independent_of_resource():
+    vocab = {c: {w for forms in l.lexicon.values() for w in forms} for c, l in LANGUAGES.items()}
+    for a, b in itertools.combinations(vocab, 2):
+        assert not vocab[a] & vocab[b], (a, b)
+    by_distance = {}
+    for lang in LANGUAGES.values():
+        if lang.code != "en":
+            by_distance.setdefault(lang.distance, set()).add(lang.resource)
+    assert len(by_distance) == 3 and all(len(r) == 2 for r in by_distance.values())  # 3 x 2 grid
+
+
+def test_qa_answers_are_the_asked_constituent():
+    for e in generate("xquad", "fh", "test", SMOKE) + generate("squad_v2", "en", "train", SMOKE):
+        assert isinstance(e, SpanQAExample)
+        for text, start in zip(e.answers, e.answer_starts):
+            assert e.context[start:start + len(text)] == text
+    assert any(not e.answers for e in generate("squad_v2", "en", "train", SMOKE))  # unanswerables exist
+
+
+def test_intermediate_tasks_render_in_any_language():
+    data = load_examples("mnli", "fl", "train", source=SMOKE)  # "synthetic multilingual" MNLI
+    assert data[0].lang == "fl" and len(data) == SMOKE.train

@@ -1,0 +1,111 @@
+"""The toy world as a data source: task specs and generated splits, through the same loader interface.
+
+    from xltlib.data import load_examples
+    load_examples("xnli", "nh", "test", source="toy")         # the default toy world
+    load_examples("xnli", "nh", "test", source=ToyWorld.smoke())
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+
+from xltlib.data import TaskData, collect
+from xltlib.errors import ConfigError
+from xltlib.tasks import TaskSpec, get_task
+from xltlib.toy import tasks as T
+from xltlib.toy.language import LANGUAGES
+
+
+@dataclass(frozen=True)
+class ToyWorld:
+    """Sizes of the generated splits; the languages are ``xltlib.toy.language.LANGUAGES``."""
+
+    seed: int = 0
+    train: int = 2000  # English (or translated) training examples per task
+    dev: int = 300  # per language
+    test: int = 300  # per language
+    retrieval_pairs: int = 200  # BUCC / Tatoeba gold pairs per language (BUCC adds as many distractors)
+
+    @classmethod
+    def smoke(cls) -> "ToyWorld":
+        return cls(train=96, dev=32, test=32, retrieval_pairs=32)
+
+
+NON_EN = tuple(c for c in LANGUAGES if c != "en")
+ALL = tuple(LANGUAGES)
+
+# task -> (generator, kwargs, max_length); every generator takes (rng, language, index)
+GENERATORS = {
+    "xnli": (T.nli, {}, 64), "pawsx": (T.paraphrase, {}, 64),
+    "udpos": (T.tagging, {"kind": "pos"}, 64), "panx": (T.tagging, {"kind": "ner"}, 64),
+    "xquad": (T.span_qa, {"n_sentences": 3}, 128), "mlqa": (T.span_qa, {"n_sentences": 5}, 160),
+    "tydiqa": (T.span_qa, {"n_sentences": 2, "genre": "farm"}, 96),
+    "xcopa": (T.copa, {}, 64), "copa": (T.copa, {}, 64),
+    "mnli": (T.nli, {}, 64), "anli_plus": (T.nli, {"adversarial": True}, 64),
+    "qqp": (T.question_pair, {}, 64), "sst2": (T.sentiment, {}, 32),
+    "squad_v1": (T.span_qa, {"n_sentences": 3}, 128),
+    "squad_v2": (T.span_qa, {"n_sentences": 3, "p_unanswerable": 0.33}, 128),
+    "hellaswag": (T.next_event, {}, 64), "commonsenseqa": (T.concept, {}, 32),
+    "cosmosqa": (T.reading, {}, 96), "ccg": (T.tagging, {"kind": "ccg"}, 64),
+}
+RETRIEVAL = ("bucc2018", "tatoeba")
+TARGETS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba", "xcopa")
+INTERMEDIATE = ("anli_plus", "ccg", "commonsenseqa", "cosmosqa", "hellaswag", "mnli", "qqp", "squad_v1",
+                "squad_v2", "sst2")
+TOY_TASKS = TARGETS + INTERMEDIATE + ("copa",)
+
+
+def _mnli_genre(rng, lang, i):
+    """MNLI's genres: each training example from one of the world's verb domains (drawn independently
+    of the label, which follows the index)."""
+    return T.nli(rng, lang, i, genre=rng.choice(("home", "market", "farm")))
+
+
+@lru_cache(maxsize=None)
+def toy_spec(name: str) -> TaskSpec:
+    """The real task's spec with the toy world's languages and lengths (same format, labels, metrics)."""
+    if name not in TOY_TASKS:
+        raise ConfigError(f"the toy world has no analog of task {name!r}; toy tasks: {', '.join(TOY_TASKS)}")
+    spec = get_task(name)
+    langs = NON_EN if name in RETRIEVAL else (ALL if spec.role == "target" else ("en",))
+    changes = dict(languages=langs, train_languages=ALL, hub={}, test_only=(), benchmarks=spec.benchmarks,
+                   notes=f"toy analog of {spec.title}")
+    if name in GENERATORS:
+        changes["max_length"] = GENERATORS[name][2]
+    if name == "ccg":
+        changes["labels"] = T.CCG_TAGS
+    if spec.format.value == "span_qa":
+        changes["qa_rules"] = "squad"  # toy languages have no MLQA normalization rules
+    if name == "xcopa":
+        changes["languages"] = ALL
+    return dataclasses.replace(spec, **changes)
+
+
+def generate(name: str, lang: str, split: str, world: ToyWorld = ToyWorld()) -> list:
+    spec = toy_spec(name)
+    language = LANGUAGES[lang]
+    if name in RETRIEVAL:
+        n = world.retrieval_pairs
+        return T.bitext(world.seed, name, language, split, n, n if name == "bucc2018" else 0)
+    fn, kwargs, _ = GENERATORS[name]
+    if name == "mnli" and split == "train":
+        fn, kwargs = _mnli_genre, {}
+    size = {"train": world.train, "dev": world.dev, "test": world.test}[split]
+    if name == "tydiqa" and split == "train":
+        size //= 2  # TyDiQA-GoldP's English training set is small
+    return [fn(T._rng(world.seed, name, split, i), language, i, **kwargs) for i in range(size)]
+
+
+def load(task: str | TaskSpec, lang: str, split: str, world: ToyWorld, *, on_error: str, limit: int | None) -> TaskData:
+    name = task.name if isinstance(task, TaskSpec) else task
+    spec = toy_spec(name)
+    if split == "train" and spec.train_task:
+        spec = toy_spec(spec.train_task)
+        name = spec.name
+    if lang not in LANGUAGES:
+        raise ConfigError(f"toy world: language {lang!r} is not one of {', '.join(LANGUAGES)}")
+    if split == "train" and name in RETRIEVAL:
+        raise ConfigError(f"toy {name} has no train split (it is evaluated without training, as in XTREME)")
+    examples = generate(name, lang, split, world)[:limit]
+    return collect(spec, lang, split, f"toy world (seed {world.seed}) {name}", enumerate(examples), on_error)

@@ -1,0 +1,196 @@
+"""Toy languages: a lexicon and typological parameters that render frames to tagged words.
+
+English uses English words. Each synthetic language draws its word forms from its own syllable
+inventory (vocabularies are disjoint), and sets clause order (SVO/SOV/VSO), adjective position,
+prepositions vs postpositions, negation position, case/adposition suffixes and script. The default
+world varies distance from English (near/mid/far) and resource level (high/low) independently:
+``nh``/``nl`` share one typology, ``mh``/``ml`` another, ``fh``/``fl`` a third.
+
+>>> from xltlib.toy.world import Frame, Person, NP, Place
+>>> f = Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",)), Place(noun="house"), "today")
+>>> " ".join(t.form for t in LANGUAGES["en"].render(f))
+'Ana eat the fresh bread in the house today .'
+>>> [t.upos for t in LANGUAGES["en"].render(f)][:4]
+['PROPN', 'VERB', 'DET', 'ADJ']
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from functools import cached_property
+
+from xltlib.toy import world as W
+
+# every meaning a language must name; SYNONYMS get two forms (paraphrase analogs)
+FUNCTION_WORDS = ("the", "a", "not", "in", "is", "who", "what", "where", "when", "because", "then", "and")
+MEANINGS = tuple(dict.fromkeys(
+    [n for ns in W.CLASSES.values() for n in ns] + list(W.HYPERNYMS) + list(W.VERBS) + ["lose"]
+    + list(W.ADJECTIVES) + list(W.SENTIMENT) + list(W.PLACES) + list(W.TIMES) + list(FUNCTION_WORDS)
+))
+SYNONYMS = ("buy", "see", "big", "small", "house", "find", "good", "bad")
+_SCRIPTS = {"latin": None, "cyrillic": 0x0430}  # lowercase a-z -> a disjoint block
+
+
+@dataclass(frozen=True)
+class Token:
+    form: str
+    upos: str
+    ner: str = "O"
+    role: str = "x"  # subj / verb / obj / loc / time / neg / q / punct: for the CCG-like supertags
+
+
+@dataclass(frozen=True)
+class ToyLanguage:
+    code: str
+    name: str
+    order: str = "SVO"  # clause order of subject, verb, object
+    adj_after: bool = False  # adjectives after the noun
+    postpositions: bool = False
+    neg_after: bool = False  # negation after the verb
+    suffixes: bool = False  # object case suffix; adpositions as place-noun suffixes
+    script: str = "latin"
+    resource: float = 1.0  # share of the pretraining corpus, relative to English
+    consonants: str = "ptkmnslr"
+    vowels: str = "aiu"
+    seed: int = 0
+
+    @property
+    def distance(self) -> int:
+        """Typological distance from English: the number of parameters that differ (order counts 2)."""
+        return (2 * (self.order != "SVO") + self.adj_after + self.postpositions + self.neg_after + self.suffixes
+                + (self.script != "latin"))
+
+    # ----------------------------------------------------------------------------------- lexicon
+    @cached_property
+    def lexicon(self) -> dict[str, tuple[str, ...]]:
+        if self.code == "en":
+            lex = {m: (m,) for m in MEANINGS}
+            lex.update({"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),
+                        "small": ("small", "little"), "house": ("house", "home"), "find": ("find", "discover"),
+                        "good": ("good", "fine"), "bad": ("bad", "poor")})
+            return lex
+        rng = random.Random(int(hashlib.sha256(f"lexicon:{self.code}:{self.seed}".encode()).hexdigest(), 16))
+        used: set[str] = set()
+        lex = {}
+        for meaning in MEANINGS:
+            n = 2 if meaning in SYNONYMS else 1
+            short = meaning in FUNCTION_WORDS
+            lex[meaning] = tuple(self._new_word(rng, used, short) for _ in range(n))
+        return lex
+
+    def _new_word(self, rng, used, short) -> str:
+        for attempt in range(10_000):
+            syllables = 1 if short and attempt < 50 else rng.choice((2, 2, 3))
+            word = "".join(rng.choice(self.consonants) + rng.choice(self.vowels) for _ in range(syllables))
+            if word not in used:
+                used.add(word)
+                return self.write(word)
+        raise RuntimeError(f"toy language {self.code}: syllable inventory too small for its lexicon")
+
+    def write(self, text: str) -> str:
+        """Text in this language's script (names too: they are shared, but transliterated)."""
+        offset = _SCRIPTS[self.script]
+        if offset is None:
+            return text
+        return "".join(chr(offset + ord(c.lower()) - 97) if "a" <= c.lower() <= "z" else c for c in text)
+
+    def word(self, meaning: str, variant: int = 0) -> str:
+        forms = self.lexicon[meaning]
+        return forms[variant % len(forms)]
+
+    @property
+    def case_suffix(self) -> str:
+        return self.write("ko") if self.suffixes else ""
+
+    # ----------------------------------------------------------------------------------- rendering
+    def np(self, np: "W.NP | W.Person | W.Org", role: str, variant: int = 0, case: bool = False) -> list[Token]:
+        if isinstance(np, W.Person):
+            return [Token(self.write(n), "PROPN", ("B-PER" if i == 0 else "I-PER"), role) for i, n in enumerate(np.names)]
+        if isinstance(np, W.Org):
+            return [Token(self.write(n), "PROPN", ("B-ORG" if i == 0 else "I-ORG"), role) for i, n in enumerate(np.names)]
+        noun = self.word(np.noun, variant) + (self.case_suffix if case else "")
+        det = [Token(self.word("the" if np.definite else "a"), "DET", role=role)]
+        adjs = [Token(self.word(a, variant), "ADJ", role=role) for a in np.adjs]
+        noun_t = [Token(noun, "NOUN", role=role)]
+        return det + (noun_t + adjs if self.adj_after else adjs + noun_t)
+
+    def place(self, place: "W.Place", variant: int = 0) -> list[Token]:
+        adp = self.word("in")
+        if place.city:
+            core = [Token(self.write(place.city), "PROPN", "B-LOC", "loc")]
+        else:
+            core = self.np(W.NP(place.noun), "loc", variant)
+        if self.suffixes:  # the adposition is a suffix of the last word
+            last = core[-1]
+            return core[:-1] + [Token(last.form + adp, last.upos, last.ner, "loc")]
+        adp_t = [Token(adp, "ADP", role="loc")]
+        return core + adp_t if self.postpositions else adp_t + core
+
+    def verb_group(self, verb: str, neg: bool, variant: int = 0) -> list[Token]:
+        v = [Token(self.word(verb, variant), "AUX" if verb == "is" else "VERB", role="verb")]
+        if not neg:
+            return v
+        n = [Token(self.word("not"), "PART", role="neg")]
+        return v + n if self.neg_after else n + v
+
+    def clause(self, s: list[Token], v: list[Token], o: list[Token], adjuncts: list[Token]) -> list[Token]:
+        if self.order == "SOV":
+            return s + adjuncts + o + v
+        if self.order == "VSO":
+            return v + s + o + adjuncts
+        return s + v + o + adjuncts
+
+    def render(self, f: "W.Frame", variant: int = 0, front_time: bool = False, ask: str | None = None) -> list[Token]:
+        """Tagged words of frame ``f``; ``ask`` replaces one constituent (agent/obj/place/time) by a
+        wh-word, in situ, and ends with "?" (questions keep the language's own word order)."""
+        wh = {"agent": "who", "obj": "what", "place": "where", "time": "when"}
+
+        def q(role):
+            return [Token(self.word(wh[ask]), "PRON", role="q")]
+
+        s = q("subj") if ask == "agent" else self.np(f.agent, "subj", variant)
+        v = self.verb_group(f.verb, f.neg, variant)
+        o = [] if f.obj is None else (q("obj") if ask == "obj" else self.np(f.obj, "obj", variant, case=True))
+        place = [] if f.place is None and ask != "place" else (
+            q("loc") if ask == "place" else self.place(f.place, variant))
+        time = [] if f.time is None and ask != "time" else (
+            q("time") if ask == "time" else [Token(self.word(f.time), "ADV", role="time")])
+        if front_time and time:
+            tokens = time + self.clause(s, v, o, place)
+        else:
+            tokens = self.clause(s, v, o, place + time)
+        return tokens + [Token("?" if ask else ".", "PUNCT", role="punct")]
+
+    def render_sentiment(self, np: "W.NP", adj: str, neg: bool, variant: int = 0) -> list[Token]:
+        """"the soup is (not) wonderful": a copula clause with an evaluative adjective."""
+        subj = self.np(np, "subj", variant)
+        cop = self.verb_group("is", neg, variant)
+        pred = [Token(self.word(adj, variant), "ADJ", role="obj")]
+        body = subj + pred + cop if self.order == "SOV" else (cop + subj + pred if self.order == "VSO" else subj + cop + pred)
+        return body + [Token(".", "PUNCT", role="punct")]
+
+
+def _lang(code, name, typology, resource, cons, vows, seed):
+    return ToyLanguage(code, name, resource=resource, consonants=cons, vowels=vows, seed=seed, **typology)
+
+
+NEAR = {}
+MID = {"adj_after": True, "postpositions": True}
+FAR = {"order": "SOV", "adj_after": True, "postpositions": True, "neg_after": True, "suffixes": True,
+       "script": "cyrillic"}
+
+# the default world: English + a 3 (distance) x 2 (resource) grid of synthetic languages. Syllable
+# inventories are chosen so that any two languages differ in their consonants or their vowels: their
+# CV-syllable vocabularies cannot overlap.
+LANGUAGES: dict[str, ToyLanguage] = {
+    lang.code: lang for lang in (
+        ToyLanguage("en", "English"),
+        _lang("nh", "Nera (near, high)", NEAR, 0.5, "ptkm", "aiu", 1),
+        _lang("nl", "Nolu (near, low)", NEAR, 0.12, "bdgn", "aiu", 2),
+        _lang("mh", "Mirak (mid, high)", MID, 0.5, "ptkm", "eo", 3),
+        _lang("ml", "Malo (mid, low)", MID, 0.12, "bdgn", "eo", 4),
+        _lang("fh", "Fasu (far, high)", FAR, 0.5, "szlr", "aiu", 5),
+        _lang("fl", "Folo (far, low)", FAR, 0.12, "szlr", "eo", 6),
+    )
+}

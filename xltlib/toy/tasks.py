@@ -1,0 +1,262 @@
+"""Toy analogs of every task, generated from frames, in the same normalized schema as the Hub loaders.
+
+An example's meaning is drawn from a random stream seeded by (world seed, task, split, index) before
+anything is rendered, so dev/test sets are parallel across languages (like XNLI or XQuAD) and every
+label is derived from the frames. ``generate("xnli", "nh", "test", world)`` returns the examples.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+
+from xltlib.examples import (
+    ClassificationExample,
+    MultipleChoiceExample,
+    RetrievalExample,
+    SpanQAExample,
+    TaggingExample,
+)
+from xltlib.tasks import NLI_LABELS, TaskSpec, get_task
+from xltlib.toy import world as W
+from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
+
+
+def _text(tokens: list[Token]) -> str:
+    return " ".join(t.form for t in tokens)
+
+
+def _rng(*key) -> random.Random:
+    return random.Random(int(hashlib.sha256(repr(key).encode()).hexdigest()[:16], 16))
+
+
+# ----------------------------------------------------------------------------- sentence-pair tasks
+def _entail(rng, p: W.Frame) -> W.Frame:
+    options = []
+    if p.obj and p.obj.adjs:
+        options.append(lambda: p.with_(obj=dataclasses.replace(p.obj, adjs=())))
+    if p.place:
+        options.append(lambda: p.with_(place=None))
+    if p.time:
+        options.append(lambda: p.with_(time=None))
+    if p.obj and p.obj.noun in W._NOUN_CLASS:
+        options.append(lambda: p.with_(obj=W.NP(W.noun_class(p.obj.noun), (), p.obj.definite)))
+    return rng.choice(options)() if options else p
+
+
+def _neutral(rng, p: W.Frame, adversarial: bool) -> W.Frame:
+    if adversarial and p.obj:  # premise says "the animal", hypothesis the more specific "the dog"
+        cls = W.noun_class(p.obj.noun)
+        return p.with_(obj=W.NP(rng.choice(W.CLASSES[cls]), (), True)), p.with_(obj=W.NP(cls, (), True))
+    options = []
+    if p.place is None:
+        options.append(lambda: p.with_(place=W.sample_place(rng)))
+    if p.time is None:
+        options.append(lambda: p.with_(time=rng.choice(W.TIMES)))
+    if p.obj:
+        cls = W.noun_class(p.obj.noun)
+        extra = sorted(a for a, ok in W.ADJECTIVES.items() if cls in ok and a not in p.obj.adjs)
+        options.append(lambda: p.with_(obj=dataclasses.replace(p.obj, adjs=p.obj.adjs + (rng.choice(extra),))))
+    return rng.choice(options)(), p
+
+
+def _contradict(rng, p: W.Frame, adversarial: bool) -> W.Frame:
+    options = [lambda: p.with_(neg=not p.neg)]
+    if p.verb in W.CONTRARY and not adversarial:
+        options.append(lambda: p.with_(verb=W.CONTRARY[p.verb]))
+    if isinstance(p.agent, W.Person):
+        others = [n for n in W.FIRST_NAMES if n != p.agent.names[0]]
+        options.append(lambda: p.with_(agent=W.Person((rng.choice(others),))))
+    if adversarial and p.time:
+        options.append(lambda: p.with_(time=rng.choice([t for t in W.TIMES if t != p.time])))
+    if adversarial and p.place and p.place.city:
+        options.append(lambda: p.with_(place=W.Place(city=rng.choice([c for c in W.CITIES if c != p.place.city]))))
+    return rng.choice(options)()
+
+
+def nli(rng, lang: ToyLanguage, i: int, genre=None, adversarial=False) -> ClassificationExample:
+    p = W.sample_frame(rng, genre, p_neg=0.1)
+    label = NLI_LABELS[i % 3]
+    if label == "entailment":
+        h = _entail(rng, p)
+    elif label == "neutral":
+        h, p = _neutral(rng, p, adversarial and rng.random() < 0.5)
+    else:
+        h = _contradict(rng, p, adversarial)
+    variant = rng.randrange(2)
+    return ClassificationExample(str(i), _text(lang.render(p)), _text(lang.render(h, variant)), label, lang.code)
+
+
+def paraphrase(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
+    """PAWS-like: positives reorder/synonymize; negatives swap words (same bag of words, other meaning)."""
+    positive = i % 2 == 0
+    if rng.random() < 0.5:  # two people: "Ana sees Boris" vs "Boris sees Ana"
+        a, b = rng.sample(W.FIRST_NAMES, 2)
+        f = W.Frame(W.Person((a,)), rng.choice(("see", "find")), W.Person((b,)), W.sample_place(rng), rng.choice(W.TIMES))
+        g = f.with_(agent=f.obj, obj=f.agent)
+    else:  # adjectives swapped between subject and object: "the black dog sees the red ball"
+        subj, obj = W.sample_np(rng, {"animal"}, 0), W.sample_np(rng, {"thing", "vehicle"}, 0)
+        c1, c2 = rng.sample(("white", "black", "old", "big", "small"), 2)
+        f = W.Frame(dataclasses.replace(subj, adjs=(c1,)), "see", dataclasses.replace(obj, adjs=(c2,)),
+                    None, rng.choice(W.TIMES))
+        g = f.with_(agent=dataclasses.replace(subj, adjs=(c2,)), obj=dataclasses.replace(obj, adjs=(c1,)))
+    second = f if positive else g
+    text_b = _text(lang.render(second, rng.randrange(2), front_time=rng.random() < 0.5))
+    return ClassificationExample(str(i), _text(lang.render(f)), text_b, "1" if positive else "0", lang.code)
+
+
+def question_pair(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
+    """QQP-like: same question reworded (duplicate) or another question with the same words around."""
+    f = W.sample_frame(rng, p_place=0.6, p_time=0.6)
+    askable = ["agent", "obj"] + (["place"] if f.place else []) + (["time"] if f.time else [])
+    ask = rng.choice(askable)
+    duplicate = i % 2 == 0
+    if duplicate:
+        g, ask2 = f, ask
+    else:
+        g, ask2 = rng.choice([(f, rng.choice([a for a in askable if a != ask])),
+                              (f.with_(verb=rng.choice([v for v in W.VERBS if v != f.verb and W.noun_class(f.obj.noun) in W.VERBS[v]] or [f.verb]), neg=True), ask)])
+    text_b = _text(lang.render(g, rng.randrange(2), front_time=rng.random() < 0.5, ask=ask2))
+    return ClassificationExample(str(i), _text(lang.render(f, ask=ask)), text_b,
+                                 "duplicate" if duplicate else "not_duplicate", lang.code)
+
+
+def sentiment(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
+    np = W.sample_np(rng, {"food", "thing", "animal", "vehicle"}, 1)
+    adj = rng.choice(sorted(W.SENTIMENT))
+    neg = rng.random() < 0.3
+    label = "positive" if W.SENTIMENT[adj] != neg else "negative"
+    return ClassificationExample(str(i), _text(lang.render_sentiment(np, adj, neg, rng.randrange(2))), None, label, lang.code)
+
+
+# ----------------------------------------------------------------------------------------- tagging
+def tagging(rng, lang: ToyLanguage, i: int, kind: str) -> TaggingExample:
+    f = W.sample_frame(rng, p_neg=0.2)
+    tokens = lang.render(f, rng.randrange(2), front_time=rng.random() < 0.3)
+    if kind == "ner" and rng.random() < 0.5:  # more names: a second clause with another agent
+        tokens = tokens[:-1] + lang.render(W.sample_frame(rng).with_(agent=W.sample_person(rng)))
+    tags = {"pos": lambda t: t.upos, "ner": lambda t: t.ner, "ccg": lambda t: f"{t.role}:{t.upos}"}[kind]
+    return TaggingExample(str(i), tuple(t.form for t in tokens), tuple(tags(t) for t in tokens), lang.code)
+
+
+CCG_TAGS = tuple(sorted({f"{r}:{u}" for r, u in [
+    ("subj", "PROPN"), ("subj", "DET"), ("subj", "ADJ"), ("subj", "NOUN"), ("verb", "VERB"), ("neg", "PART"),
+    ("obj", "DET"), ("obj", "ADJ"), ("obj", "NOUN"), ("obj", "PROPN"), ("loc", "ADP"), ("loc", "DET"),
+    ("loc", "NOUN"), ("loc", "PROPN"), ("time", "ADV"), ("punct", "PUNCT")]}))
+
+
+# ---------------------------------------------------------------------------------------------- QA
+def _story(rng, n, genre):
+    while True:
+        frames = W.sample_story(rng, n, genre)
+        if len({(f.verb, f.obj.noun) for f in frames}) == n:
+            return frames
+
+
+def span_qa(rng, lang: ToyLanguage, i: int, n_sentences=3, genre=None, p_unanswerable=0.0) -> SpanQAExample:
+    frames = _story(rng, n_sentences, genre)
+    k = rng.randrange(n_sentences)
+    f = frames[k]
+    unanswerable = rng.random() < p_unanswerable
+    missing = [a for a, v in (("place", f.place), ("time", f.time)) if v is None]
+    if unanswerable and missing:
+        ask = rng.choice(missing)
+    else:
+        unanswerable = False
+        ask = rng.choice(["agent", "obj"] + [a for a, v in (("place", f.place), ("time", f.time)) if v])
+    role = {"agent": "subj", "obj": "obj", "place": "loc", "time": "time"}[ask]
+    context, answer, start = "", "", -1
+    for j, frame in enumerate(frames):
+        tokens = lang.render(frame, rng.randrange(2))
+        for t in tokens:
+            if j == k and t.role == role and not unanswerable:
+                if start < 0:
+                    start = len(context)
+                answer = context[start:] + t.form
+            context += t.form + " "
+    context = context.rstrip()
+    question = _text(lang.render(f, rng.randrange(2), ask=ask))
+    if unanswerable:
+        return SpanQAExample(str(i), context, question, (), (), lang.code)
+    return SpanQAExample(str(i), context, question, (answer,), (start,), lang.code)
+
+
+# ------------------------------------------------------------------------------------------- choice
+def _np_text(lang, np, variant=0):
+    return _text(lang.np(np, "obj", variant))
+
+
+def copa(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
+    script = rng.randrange(len(W.SCRIPTS))
+    steps = W.script_frames(rng, script)
+    k = rng.randrange(1, len(steps) - 1)
+    effect = rng.random() < 0.5
+    right = steps[k + 1] if effect else steps[k - 1]
+    other = rng.choice([s for s in range(len(W.SCRIPTS)) if s != script])
+    wrong = W.script_frames(rng, other, agent=steps[0].agent)[rng.randrange(4)]
+    choices = [right, wrong] if i % 2 == 0 else [wrong, right]
+    question = lang.word("then" if effect else "because")
+    return MultipleChoiceExample(str(i), _text(lang.render(steps[k])), question,
+                                 tuple(_text(lang.render(c)) for c in choices), i % 2, lang.code)
+
+
+def next_event(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
+    """HellaSwag-like: two events of a script, then which event comes next."""
+    script = rng.randrange(len(W.SCRIPTS))
+    steps = W.script_frames(rng, script)
+    start = rng.randrange(len(steps) - 2)
+    right = steps[start + 2]
+    wrong = [steps[start]]  # already happened
+    for other in rng.sample([s for s in range(len(W.SCRIPTS)) if s != script], 2):
+        wrong.append(W.script_frames(rng, other, agent=steps[0].agent)[start + 2])
+    choices = wrong[:]
+    label = i % 4
+    choices.insert(label, right)
+    context = _text(lang.render(steps[start])) + " " + _text(lang.render(steps[start + 1]))
+    return MultipleChoiceExample(str(i), context, "", tuple(_text(lang.render(c)) for c in choices), label, lang.code)
+
+
+def concept(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
+    """CommonsenseQA-like: which concept fits the verb's selectional restriction."""
+    verb = rng.choice(sorted(v for v, cls in W.VERBS.items() if len(cls) <= 2))
+    f = W.Frame(W.sample_person(rng), verb, W.NP("x"))
+    right = W.NP(rng.choice([n for c in W.VERBS[verb] for n in W.CLASSES[c]]))
+    pool = [n for c, ns in W.CLASSES.items() if c not in W.VERBS[verb] for n in ns]
+    choices = [W.NP(n) for n in rng.sample(pool, 4)]
+    label = i % 5
+    choices.insert(label, right)
+    return MultipleChoiceExample(str(i), "", _text(lang.render(f, ask="obj")),
+                                 tuple(_np_text(lang, c) for c in choices), label, lang.code)
+
+
+def reading(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
+    """Cosmos-QA-like: a story, a question about one event, answers taken from the whole story."""
+    frames = _story(rng, 3, None)
+    k = rng.randrange(3)
+    ask = rng.choice(("agent", "obj"))
+    get = (lambda fr: fr.agent) if ask == "agent" else (lambda fr: fr.obj)
+    right = get(frames[k])
+    wrong = [get(fr) for j, fr in enumerate(frames) if j != k]
+    wrong.append(W.sample_person(rng) if ask == "agent" else W.sample_np(rng, W.VERBS[frames[k].verb], 0))
+    label = i % 4
+    choices = wrong[:3]
+    choices.insert(label, right)
+    context = " ".join(_text(lang.render(fr)) for fr in frames)
+    return MultipleChoiceExample(str(i), context, _text(lang.render(frames[k], ask=ask)),
+                                 tuple(_np_text(lang, c) for c in choices), label, lang.code)
+
+
+# ---------------------------------------------------------------------------------------- retrieval
+def bitext(seed, task, lang: ToyLanguage, split: str, n: int, distractors: int) -> list[RetrievalExample]:
+    """``n`` translation pairs (query in ``lang``, candidate in English) plus unpaired sentences."""
+    en = LANGUAGES["en"]
+    out = []
+    for i in range(n + distractors):
+        rng = _rng(seed, task, split, i)
+        f = W.sample_frame(rng)
+        g = W.sample_frame(_rng(seed, task, split, "distractor", i))
+        paired = i < n
+        out.append(RetrievalExample(f"{lang.code}-{i}", _text(lang.render(f)), "query",
+                                    (f"en-{i}",) if paired else (), lang.code))
+        out.append(RetrievalExample(f"en-{i}", _text(en.render(f if paired else g)), "candidate", (), "en"))
+    return out
