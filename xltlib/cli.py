@@ -3,6 +3,8 @@
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
     xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
+    xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local]    run or resume a study
+    xlt results DIR                          the study's tidy results table as CSV
 """
 from __future__ import annotations
 
@@ -57,6 +59,24 @@ def _toy_check(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from xltlib.runner import run_study
+    from xltlib.study import load_study
+
+    study = load_study(args.study)  # validated before anything trains
+    counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor)
+    print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now "
+          f"-> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _results(args) -> int:
+    from xltlib.results import load_results
+
+    load_results(args.dir).to_csv(sys.stdout, index=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
                                      "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
@@ -80,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--tasks", help="comma-separated toy target tasks (default: all)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("run", help="run or resume a study (YAML) into a directory")
+    p.add_argument("study")
+    p.add_argument("--out", required=True)
+    p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_run)
+    p = sub.add_parser("results", help="print a study directory's results as CSV")
+    p.add_argument("dir")
+    p.set_defaults(func=_results)
     return parser
 
 

@@ -43,7 +43,8 @@ def predict(model, head: str, feats: Features, pad_id: int, batch_size: int = 12
         if fmt is Format.SPAN_QA:
             start, end = (x.float().cpu() for x in logits)
             for row, i in enumerate(idx):
-                per_item[i] = (start[row], end[row])
+                n = len(feats.items[i]["input_ids"])  # drop the batch's padding positions
+                per_item[i] = (start[row, :n], end[row, :n])
         else:
             best = logits.float().argmax(-1).cpu()
             for row, i in enumerate(idx):

@@ -103,9 +103,17 @@ class TransferModel(nn.Module):
     def num_layers(self) -> int:
         return self.encoder.config.num_hidden_layers
 
-    def add_head(self, spec: TaskSpec, name: str | None = None) -> None:
-        """A fresh head for ``spec`` under ``name`` (default: the task's name); replaces an existing one."""
+    def add_head(self, spec: TaskSpec, name: str | None = None, seed: int = 0) -> None:
+        """A fresh head for ``spec`` under ``name`` (default: the task's name); replaces an existing one.
+
+        Its initialization depends only on ``seed`` and the name, never on what ran before in the process,
+        so a resumed study reproduces an uninterrupted one."""
         name = name or spec.name
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed * 1_000_003 + sum(map(ord, name)))
+            self._add_head(spec, name)
+
+    def _add_head(self, spec: TaskSpec, name: str) -> None:
         h, p = self.hidden_size, self.encoder.config.hidden_dropout_prob
         fmt = spec.format
         if fmt is Format.CLASSIFICATION:

@@ -22,7 +22,7 @@ from xltlib.train import TrainConfig, fine_tune
 
 # fine-tuning recipe for the tiny toy models (the XTREME recipe's lr 1e-5 is for XLM-R Large)
 TOY_TRAIN = TrainConfig(lr=5e-4, epochs=4, batch_size=32, warmup=0.1, evals_per_epoch=2)
-TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, Format.CLASSIFICATION: 8}
+TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, Format.CLASSIFICATION: 6}
 
 
 def toy_train_config(task: str, seed: int = 0, scale: float = 1.0) -> TrainConfig:
@@ -61,7 +61,7 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
         return out
     train = load_examples(task, "en", "train", source=world)
     dev = load_examples(task, "en", "dev", source=world)
-    model.add_head(spec)
+    model.add_head(spec, seed=seed)
     feats = featurize(train.task, train.examples, tokenizer, spec.max_length)
     feats.spec = spec
     fine_tune(model, spec.name, feats, tokenizer, toy_train_config(task, seed, train_scale),
@@ -82,6 +82,10 @@ def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS, s
             model, tokenizer = load_encoder(model_dir, control, seed)
             for lang, value in target_scores(model, tokenizer, task, world, seed).items():
                 result.setdefault(task, {}).setdefault(lang, {})[arm] = round(value, 2)
+        if progress:
+            import sys
+
+            print(format_table({task: result[task]}).splitlines()[-1], file=sys.stderr, flush=True)
     return result
 
 

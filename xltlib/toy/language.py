@@ -88,8 +88,21 @@ class ToyLanguage:
                 return self.write(word)
         raise RuntimeError(f"toy language {self.code}: syllable inventory too small for its lexicon")
 
+    def adapt_name(self, name: str) -> str:
+        """A name as this language adapts it: its own vowels and a final vowel ("Boris" -> "Burisu"), in its
+        script. Names stay recognizable across languages but are not the same string (as London/Londres)."""
+        if self.code == "en":
+            return name
+        vowels = "aeiou"
+        adapted = "".join(self.vowels[vowels.index(c.lower()) % len(self.vowels)] if c.lower() in vowels else c
+                          for c in name)
+        adapted = adapted[0].upper() + adapted[1:]
+        if adapted[-1].lower() not in vowels:
+            adapted += self.vowels[-1]
+        return self.write(adapted)
+
     def write(self, text: str) -> str:
-        """Text in this language's script (names too: they are shared, but transliterated)."""
+        """Text in this language's script."""
         offset = _SCRIPTS[self.script]
         if offset is None:
             return text
@@ -106,9 +119,9 @@ class ToyLanguage:
     # ----------------------------------------------------------------------------------- rendering
     def np(self, np: "W.NP | W.Person | W.Org", role: str, variant: int = 0, case: bool = False) -> list[Token]:
         if isinstance(np, W.Person):
-            return [Token(self.write(n), "PROPN", ("B-PER" if i == 0 else "I-PER"), role) for i, n in enumerate(np.names)]
+            return [Token(self.adapt_name(n), "PROPN", ("B-PER" if i == 0 else "I-PER"), role) for i, n in enumerate(np.names)]
         if isinstance(np, W.Org):
-            return [Token(self.write(n), "PROPN", ("B-ORG" if i == 0 else "I-ORG"), role) for i, n in enumerate(np.names)]
+            return [Token(self.adapt_name(n), "PROPN", ("B-ORG" if i == 0 else "I-ORG"), role) for i, n in enumerate(np.names)]
         noun = self.word(np.noun, variant) + (self.case_suffix if case else "")
         det = [Token(self.word("the" if np.definite else "a"), "DET", role=role)]
         adjs = [Token(self.word(a, variant), "ADJ", role=role) for a in np.adjs]
@@ -118,7 +131,7 @@ class ToyLanguage:
     def place(self, place: "W.Place", variant: int = 0) -> list[Token]:
         adp = self.word("in")
         if place.city:
-            core = [Token(self.write(place.city), "PROPN", "B-LOC", "loc")]
+            core = [Token(self.adapt_name(place.city), "PROPN", "B-LOC", "loc")]
         else:
             core = self.np(W.NP(place.noun), "loc", variant)
         if self.suffixes:  # the adposition is a suffix of the last word

@@ -30,7 +30,7 @@ from xltlib.toy.language import LANGUAGES
 from xltlib.toy.tasks import _text
 
 log = logging.getLogger(__name__)
-WORLD_VERSION = 2  # bump when generation changes: cached models are keyed by it
+WORLD_VERSION = 3  # bump when generation changes: cached models are keyed by it
 
 
 @dataclass(frozen=True)

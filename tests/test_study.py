@@ -1,0 +1,134 @@
+"""Studies: validation before training, runs keyed by hash, resumable results, every setup kind."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from xltlib.errors import ConfigError
+from xltlib.results import load_results
+from xltlib.runner import execute, run_study
+from xltlib.study import load_study, study_from_dict
+
+SMALL = {  # the shape of examples/toy_small.yaml, on the smoke profile
+    "name": "small", "profile": "smoke", "seeds": [0, 1], "targets": ["udpos", "xnli"], "languages": ["en", "nh"],
+    "intermediate": [{"name": "baseline"}, {"name": "mnli", "tasks": ["mnli"]}],
+}
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"targets": ["xnil"]}, "no analog of task 'xnil'; toy tasks: xnli, pawsx"),
+    ({"targets": ["mnli"]}, "'mnli' is an intermediate task, not a target task"),
+    ({"languages": ["en", "sw"]}, "languages: sw not in any target's languages; valid: en, fh, fl"),
+    ({"intermediate": [{"name": "x", "tasks": ["mnli"], "size": -3}]}, r"intermediate\[0\] \(x\).size: must be a positive"),
+    ({"intermediate": [{"name": "x", "tasks": ["tatoeba"]}]}, "retrieval task and has no training data"),
+    ({"intermediate": [{"name": "x", "tasks": ["mnli"], "mode": "parallel"}]}, "mode: 'parallel' is not one of multitask, sequential"),
+    ({"profile": "laptop"}, "profile: 'laptop' is not one of smoke, toy, xtreme"),
+    ({"model": "huge"}, "model: 'huge' is not a toy model size; valid: smoke, small, base, large"),
+    ({"epochs": 3}, "unknown field\\(s\\) epochs; valid fields: benchmark"),
+    ({"seeds": [-1]}, "seeds: expected non-negative integers"),
+])
+def test_bad_study_fails_before_training_naming_the_field(change, message):
+    with pytest.raises(ConfigError, match=message):
+        study_from_dict({**SMALL, **change})
+
+
+def test_missing_model_offline_fails_at_validation(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(Exception, match="could not load model no-such/model"):
+        study_from_dict({"name": "x", "profile": "xtreme", "model": "no-such/model", "targets": ["xnli"]})
+
+
+def test_runs_are_keyed_by_what_determines_them():
+    study = study_from_dict(SMALL)
+    runs = study.runs()
+    assert len(runs) == 2 * 2 * 2 and len({r.id for r in runs}) == 8
+    p1 = {r.phase1_key for r in runs if r.setup.name == "mnli"}
+    assert len(p1) == 2  # one phase-1 encoder per seed, shared by both targets
+    again = study_from_dict({**SMALL, "targets": ["xnli", "udpos"]}).runs()
+    assert {r.id for r in again} == {r.id for r in runs}  # order does not matter
+    other = study_from_dict({**SMALL, "intermediate": [{"name": "mnli", "tasks": ["mnli"], "size": 0.5}]}).runs()
+    assert not {r.id for r in other} & {r.id for r in runs}
+
+
+def test_example_study_files_are_valid():
+    root = Path(__file__).parent.parent / "examples"
+    small = load_study(root / "toy_small.yaml")
+    assert len(small.runs()) == 8
+    data = yaml.safe_load((root / "xstilts_xtreme.yaml").read_text())
+    assert len(data["intermediate"]) == 11 and len(data["targets"]) == 9
+
+
+def _cli(*args, **kw):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "xltlib.cli", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_small_study_runs_resumes_after_kill_and_recomputes_nothing(tmp_path):
+    study_file = tmp_path / "small.yaml"
+    study_file.write_text(yaml.safe_dump(SMALL))
+    full, interrupted = tmp_path / "full", tmp_path / "interrupted"
+    assert _cli("run", str(study_file), "--out", str(full)).wait() == 0
+    table = load_results(full)
+    assert len(table[table.split == "test"]) == 8 * 2  # 8 runs x 2 languages, one metric each
+    assert set(table.setup) == {"baseline", "mnli"} and set(table.language) == {"en", "nh"}
+
+    proc = _cli("run", str(study_file), "--out", str(interrupted))
+    deadline = time.time() + 300
+    while len(list((interrupted / "results").glob("*.parquet"))) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)  # kill -9 mid-study
+    proc.wait()
+    assert 2 <= len(list((interrupted / "results").glob("*.parquet"))) < 8
+    assert _cli("run", str(study_file), "--out", str(interrupted)).wait() == 0
+    key = ["run_id", "language", "split", "metric"]
+    a = table.sort_values(key).reset_index(drop=True).drop(columns="wall_time")
+    b = load_results(interrupted).sort_values(key).reset_index(drop=True).drop(columns="wall_time")
+    pd.testing.assert_frame_equal(a, b)
+
+    mtimes = {p: p.stat().st_mtime for p in (full / "results").glob("*.parquet")}
+    proc = _cli("run", str(study_file), "--out", str(full))
+    assert proc.wait() == 0 and "8 already done, 0 run now" in proc.stderr.read()
+    assert {p: p.stat().st_mtime for p in (full / "results").glob("*.parquet")} == mtimes
+
+    csv = _cli("results", str(full))
+    out, _ = csv.communicate()
+    assert out.splitlines()[0].startswith("run_id,config_hash,phase,setup") and len(out.splitlines()) == len(table) + 1
+
+
+@pytest.mark.parametrize("setup", [
+    {"name": "multi", "tasks": ["mnli", "sst2"], "mode": "multitask", "sampler": "temperature", "cap": 40},
+    {"name": "seq", "tasks": ["sst2", "mnli"], "mode": "sequential"},
+    {"name": "capped", "tasks": ["squad_v1"], "size": 0.25},
+    {"name": "translated", "tasks": ["mnli"], "languages": ["en", "fh"]},
+])
+def test_intermediate_setups_run(tmp_path, setup):
+    study = study_from_dict({"name": "s", "profile": "smoke", "targets": ["tydiqa"], "languages": ["en"],
+                             "intermediate": [setup], "train_scale": 0.3})
+    (run,) = study.runs()
+    rows = execute(run, tmp_path)
+    assert {(r["metric"], r["language"]) for r in rows if r["split"] == "test"} == {("exact_match", "en"), ("f1", "en")}
+    meta = (tmp_path / "checkpoints" / run.phase1_key / "xlt_phase1.json").read_text()
+    assert all(t in meta for t in setup["tasks"])
+
+
+def test_retrieval_targets_use_the_phase1_encoder(tmp_path):
+    study = study_from_dict({"name": "r", "profile": "smoke", "targets": ["tatoeba", "bucc2018"],
+                             "languages": ["nh"], "intermediate": ["baseline"]})
+    counts = run_study(study, tmp_path, progress=False)
+    assert counts == {"runs": 2, "already_done": 0, "ran": 2}
+    table = load_results(tmp_path)
+    assert set(zip(table.target, table.metric)) == {("tatoeba", "accuracy"), ("bucc2018", "f1")}

@@ -1,0 +1,112 @@
+"""Statistics for the research notebooks: per-language primary scores, seed means with bootstrap CIs,
+paired differences against the baseline, saturating curves and rank correlations.
+
+>>> bootstrap_ci([1.0, 2.0, 3.0, 4.0], seed=0)[0]
+2.5
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from xltlib.tasks import Format, get_task
+
+KEYS = ["setup", "intermediate", "target", "language", "seed"]
+
+
+def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
+    """One score per (run, language) on the test split: the task's primary metric, (EM + F1) / 2 for QA."""
+    test = table[table["split"] == "test"]
+    rows = []
+    for target, part in test.groupby("target"):
+        spec = get_task(target)
+        if spec.format is Format.SPAN_QA:
+            part = part[part["metric"].isin(["exact_match", "f1"])]
+        else:
+            part = part[part["metric"] == spec.metrics[0]]
+        keys = [k for k in KEYS + ["run_id"] if k in part.columns]
+        rows.append(part.groupby(keys, dropna=False)["value"].mean().reset_index().rename(columns={"value": "score"}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYS + ["score"])
+
+
+def bootstrap_ci(values, n: int = 2000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and percentile-bootstrap (1 - alpha) interval; one value gives a zero-width interval."""
+    values = np.asarray(list(values), dtype=float)
+    if len(values) == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(values.mean())
+    if len(values) == 1:
+        return (mean, mean, mean)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(axis=1)
+    return (mean, float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2)))
+
+
+def summarize(scores: pd.DataFrame, by: list[str], value: str = "score") -> pd.DataFrame:
+    """Mean, 95% bootstrap CI and count of ``value`` per group (e.g. over seeds)."""
+    rows = []
+    for key, part in scores.groupby(by, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        mean, lo, hi = bootstrap_ci(part[value])
+        rows.append({**dict(zip(by, key)), "mean": mean, "ci_low": lo, "ci_high": hi, "n": len(part)})
+    return pd.DataFrame(rows)
+
+
+def paired_deltas(scores: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+    """Each setup's score minus the baseline's on the same target, language and seed (paired by seed)."""
+    base = scores[scores["setup"] == baseline][["target", "language", "seed", "score"]]
+    merged = scores[scores["setup"] != baseline].merge(base, on=["target", "language", "seed"],
+                                                       suffixes=("", "_baseline"))
+    merged["delta"] = merged["score"] - merged["score_baseline"]
+    return merged
+
+
+def fit_saturating(x, y) -> dict:
+    """Least-squares fit of y = a - b * exp(-c * x) (c on a log grid, a and b linear).
+
+    Returns a, b, c and ``predict``; the marginal gain at x is b * c * exp(-c * x).
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    best = None
+    for c in np.logspace(-3, 1.5, 200):
+        design = np.stack([np.ones_like(x), -np.exp(-c * x)], axis=1)
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        err = float(((design @ coef - y) ** 2).sum())
+        if best is None or err < best[0]:
+            best = (err, coef[0], coef[1], c)
+    _, a, b, c = best
+    return {"a": float(a), "b": float(b), "c": float(c),
+            "predict": lambda z: a - b * np.exp(-c * np.asarray(z, float))}
+
+
+def threshold_k(fit: dict, min_gain: float, ks) -> float | None:
+    """The first k in ``ks`` where the fitted marginal gain per added language drops below ``min_gain``."""
+    for k in ks:
+        if fit["b"] * fit["c"] * math.exp(-fit["c"] * k) < min_gain:
+            return k
+    return None
+
+
+def spearman(x, y) -> float:
+    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def spearman_ci(x, y, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Spearman's rho and a 95% bootstrap interval over the (x, y) pairs.
+
+    >>> round(spearman_ci([1, 2, 3, 4, 5], [2, 4, 6, 8, 10])[0], 3)
+    1.0
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rho = spearman(x, y)
+    rng = np.random.default_rng(seed)
+    boots = [spearman(x[i], y[i]) for i in (rng.integers(0, len(x), len(x)) for _ in range(n))]
+    boots = [b for b in boots if not math.isnan(b)]
+    if not boots:
+        return (rho, math.nan, math.nan)
+    return (rho, float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975)))

@@ -1,0 +1,77 @@
+"""Phase-1 training on several tasks at once: each step samples one task and trains its head and the
+shared encoder on one batch of it (jiant's multi-task recipe).
+
+Samplers (``p`` = probability that a step trains task ``t`` of ``n_t`` examples):
+proportional ``p ~ n_t``; uniform ``p = 1/T``; temperature ``p ~ n_t^(1/T)``.
+
+>>> sampling_probabilities({"a": 900, "b": 100}, "proportional")
+{'a': 0.9, 'b': 0.1}
+>>> {k: round(v, 2) for k, v in sampling_probabilities({"a": 900, "b": 100}, "temperature", 2.0).items()}
+{'a': 0.75, 'b': 0.25}
+"""
+from __future__ import annotations
+
+import math
+import random
+
+import torch
+
+from xltlib.evaluate import _to, autocast, device_of
+from xltlib.features import Features, batches, collate
+from xltlib.train import TrainConfig, _optimizer
+
+
+def sampling_probabilities(sizes: dict[str, int], sampler: str, temperature: float = 2.0) -> dict[str, float]:
+    if sampler == "uniform":
+        weights = {t: 1.0 for t in sizes}
+    elif sampler == "temperature":
+        weights = {t: n ** (1.0 / temperature) for t, n in sizes.items()}
+    elif sampler == "proportional":
+        weights = {t: float(n) for t, n in sizes.items()}
+    else:
+        raise ValueError(f"sampler {sampler!r} is not one of proportional, uniform, temperature")
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()}
+
+
+def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConfig, sampler: str = "proportional",
+                    temperature: float = 2.0, progress: bool = False) -> dict:
+    """Train heads ``tasks`` (head name -> features; heads must exist) for as many steps as
+    ``cfg.epochs`` passes over all of their data would take. Returns losses and steps per task."""
+    device = device_of(model)
+    rng = random.Random(cfg.seed)
+    probs = sampling_probabilities({t: len(f.items) for t, f in tasks.items()}, sampler, temperature)
+    per_epoch = sum(math.ceil(len(f.items) / cfg.batch_size) for f in tasks.values())
+    total = max(1, math.ceil(per_epoch * cfg.epochs))
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    opt = _optimizer(model, cfg, device)
+    warm = max(1, int(cfg.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    queues: dict[str, list] = {t: [] for t in tasks}
+    epochs = {t: 0 for t in tasks}
+    history = {"losses": [], "steps": {t: 0 for t in tasks}}
+    names, weights = list(probs), list(probs.values())
+    torch.manual_seed(cfg.seed)
+    model.train()
+    from tqdm.auto import tqdm
+
+    for _ in tqdm(range(total), desc="phase 1: " + "+".join(tasks), disable=not progress, mininterval=2, leave=False):
+        task = rng.choices(names, weights)[0]
+        if not queues[task]:
+            queues[task] = batches(tasks[task], cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epochs[task])
+            epochs[task] += 1
+        batch = _to(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id), device)
+        with autocast(device):
+            loss = model(task, batch)["loss"]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"phase 1 ({task}): non-finite training loss")
+        history["losses"].append(value)
+        history["steps"][task] += 1
+    return history

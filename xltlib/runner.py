@@ -1,0 +1,248 @@
+"""Executing Runs: phase 1 (cached by hash, shared by every target), phase 2, phase 3, results.
+
+    $ xlt run examples/toy_small.yaml --out runs/toy_small      # runs or resumes
+    $ xlt results runs/toy_small > table.csv
+
+A run's rows are written atomically when it finishes, and a phase-1 encoder when it is complete, so an
+interrupted study (Ctrl-C, kill -9) loses at most the run in progress and resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import random
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from xltlib.data import load_examples
+from xltlib.errors import ConfigError
+from xltlib.evaluate import evaluate, evaluate_retrieval
+from xltlib.features import featurize
+from xltlib.model import TransferModel
+from xltlib.results import is_done, write_rows
+from xltlib.study import Run, Study
+from xltlib.tasks import Format, TaskSpec, get_task
+from xltlib.train import TrainConfig, fine_tune
+
+
+# ------------------------------------------------------------------------------- profile plumbing
+def data_source(study: Study):
+    if study.profile == "xtreme":
+        return "hub"
+    from xltlib.toy.data import ToyWorld
+
+    return ToyWorld.smoke() if study.profile == "smoke" else ToyWorld()
+
+
+def load_split(study: Study, task: str, lang: str, split: str, benchmark: str | None = None):
+    """A split from the study's data: the toy world, or ``local_data`` where it has the task, else the Hub."""
+    source = data_source(study)
+    if study.local_data and (Path(study.local_data) / task).is_dir():
+        source = study.local_data
+    return load_examples(task, lang, split, source=source, benchmark=benchmark)
+
+
+def source_spec(study: Study, task: str) -> TaskSpec:
+    if study.profile == "xtreme":
+        return get_task(task)
+    from xltlib.toy.data import toy_spec
+
+    return toy_spec(task)
+
+
+def target_spec(study: Study, task: str) -> TaskSpec:
+    if study.profile == "xtreme" and study.benchmark:
+        return get_task(task, study.benchmark)
+    return source_spec(study, task)
+
+
+def train_config(study: Study, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
+    if study.profile == "xtreme":  # jiant's XTREME recipe (FACTS.md)
+        cfg = TrainConfig(lr=1e-5, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed)
+    else:
+        from xltlib.toy.check import toy_train_config
+
+        cfg = toy_train_config(spec.name, seed)
+    return dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * study.train_scale)
+
+
+def base_model(study: Study) -> str:
+    if study.profile == "xtreme":
+        return study.model_name
+    from xltlib.toy.pretrain import toy_model
+
+    return str(toy_model(study.model_name, progress=False))
+
+
+def _tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    from xltlib.hub import load_pretrained
+
+    return load_pretrained(AutoTokenizer, path)
+
+
+def _subsample(examples: list, setup, seed: int) -> list:
+    n = len(examples)
+    if setup.size is not None:
+        n = min(n, max(1, round(setup.size * n) if setup.size <= 1 else int(setup.size)))
+    if setup.cap is not None:
+        n = min(n, setup.cap)
+    if n == len(examples):
+        return examples
+    return random.Random(seed).sample(examples, n)
+
+
+def training_examples(study: Study, task: str, setup, seed: int) -> list:
+    """The (capped, subsampled) training data of an intermediate task, in every language of the setup."""
+    examples = []
+    for lang in setup.languages:
+        data = load_split(study, task, lang, "train")
+        examples += _subsample(data.examples, setup, seed)
+    return examples
+
+
+# ------------------------------------------------------------------------------------- phase 1
+@contextmanager
+def _lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # concurrent runs (Slurm array, local pool) build a checkpoint once
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def phase1(run: Run, out: Path, progress: bool = False) -> str:
+    """The encoder after intermediate training (a directory), built once per setup and seed."""
+    study, setup = run.study, run.setup
+    if run.phase1_key is None:
+        return base_model(study)
+    final = out / "checkpoints" / run.phase1_key
+    with _lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
+        if (final / "xlt_phase1.json").exists():
+            return str(final)
+        from xltlib.multitask import train_multitask
+
+        start = time.time()
+        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling)
+        tokenizer = _tokenizer(base_model(study))
+        feats = {}
+        for task in setup.tasks:
+            spec = source_spec(study, task)
+            model.add_head(spec, seed=run.seed)
+            feats[task] = featurize(spec, training_examples(study, task, setup, run.seed), tokenizer)
+        groups = [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
+        history = []
+        for group in groups:
+            spec = source_spec(study, group[0])
+            cfg = train_config(study, spec, run.seed, setup.epochs)
+            h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
+                                setup.temperature, progress)
+            history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(h["losses"][-20:]) / len(h["losses"][-20:])})
+        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.encoder.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history,
+                "seconds": round(time.time() - start, 1)}
+        (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    return str(final)
+
+
+# ------------------------------------------------------------------------------------- phases 2, 3
+def _retrieval_scores(model, spec, tokenizer, study, languages) -> dict[str, dict]:
+    out = {}
+    for lang in languages:
+        threshold = None
+        if spec.metrics[0] == "f1":  # BUCC: tune the threshold on dev, apply it on test
+            dev = load_split(study, spec.name, lang, "dev", study.benchmark)
+            threshold = evaluate_retrieval(model, spec, dev.examples, tokenizer, lang)["threshold"]
+        test = load_split(study, spec.name, lang, "test", study.benchmark)
+        scores = evaluate_retrieval(model, spec, test.examples, tokenizer, lang, threshold)
+        out[lang] = {spec.metrics[0]: scores[spec.metrics[0]]}
+    return out
+
+
+def _fine_tune_on(model, study, task_spec: TaskSpec, tokenizer, seed) -> dict:
+    """Phase 2: English training data of ``task_spec``, early stopping on its English dev set."""
+    train = load_split(study, task_spec.name, "en", "train")
+    has_dev = not task_spec.hub or "dev" in task_spec.splits()
+    dev_task = task_spec.name if has_dev or not task_spec.train_task else task_spec.train_task  # XQuAD: SQuAD dev
+    dev = load_split(study, dev_task, "en", "dev")
+    model.add_head(task_spec, seed=seed)
+    feats = featurize(task_spec, train.examples, tokenizer)
+    return fine_tune(model, task_spec.name, feats, tokenizer, train_config(study, task_spec, seed), dev=(dev.examples, "en"))
+
+
+def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
+    """Run one Run (or nothing, if its results exist) and write its rows; returns them."""
+    out = Path(out)
+    if is_done(out, run.id):
+        return []
+    study = run.study
+    start = time.time()
+    encoder = phase1(run, out, progress)
+    spec = target_spec(study, run.target)
+    model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling)
+    tokenizer = _tokenizer(encoder)
+    languages = run.languages()
+    dev_score = None
+    if spec.format is Format.RETRIEVAL:
+        if spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD
+            _fine_tune_on(model, study, source_spec(study, spec.encoder_from), tokenizer, run.seed)
+        per_lang = _retrieval_scores(model, spec, tokenizer, study, languages)
+    else:
+        history = _fine_tune_on(model, study, spec, tokenizer, run.seed)
+        dev_score = history["best"]
+        per_lang = {}
+        for lang in languages:
+            test = load_split(study, spec.name, lang, "test", study.benchmark)
+            per_lang[lang] = evaluate(model, spec.name, spec, test.examples, tokenizer, lang)
+    wall = round(time.time() - start, 1)
+    base = {"run_id": run.id, "config_hash": run.phase1_key or "none", "phase": "zero-shot", "setup": run.setup.name,
+            "intermediate": "+".join(run.setup.tasks) or "none", "mode": run.setup.mode if len(run.setup.tasks) > 1 else "",
+            "target": run.target, "seed": run.seed, "model": study.model_name, "profile": study.profile,
+            "wall_time": wall}
+    rows = [{**base, "language": lang, "split": "test", "metric": metric, "value": float(value)}
+            for lang, scores in per_lang.items() for metric, value in scores.items()
+            if metric in spec.metrics]
+    if dev_score is not None:
+        rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": spec.metrics[0],
+                     "value": float(dev_score)})
+    write_rows(out, run.id, rows)
+    return rows
+
+
+def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
+              slurm: dict | None = None) -> dict:
+    """Run every unfinished Run of ``study`` into ``out``; returns counts (done before, run now)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
+    runs = study.runs()
+    todo = [r for r in runs if not is_done(out, r.id)]
+    if executor == "local":
+        from tqdm.auto import tqdm
+
+        for run in tqdm(todo, desc=f"study {study.name}", disable=not progress):
+            execute(run, out, progress=False)
+    elif executor in ("slurm", "submitit-local"):
+        import submitit
+
+        folder = out / "submitit"
+        ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
+        ex.update_parameters(**(slurm or {}))
+        jobs = ex.map_array(execute, todo, [out] * len(todo))
+        for job in jobs:
+            job.result()  # re-raises a failed run's error
+    else:
+        raise ConfigError(f"executor {executor!r} is not one of local, slurm, submitit-local")
+    return {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": len(todo)}
