@@ -5,6 +5,7 @@
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local]    run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
+    xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
 from __future__ import annotations
 
@@ -77,6 +78,15 @@ def _results(args) -> int:
     return 0
 
 
+def _reports(args) -> int:
+    from xltlib.reports import build_reports, parse_params
+
+    pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty())
+    for page in pages:
+        print(page)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
                                      "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
@@ -107,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_run)
+    p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")
+    p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"])
+    p.add_argument("--only", action="append", help="notebook name (repeatable), e.g. 00_xstilts_main_table")
+    p.add_argument("--out", default="reports")
+    p.add_argument("-p", action="append", metavar="KEY=VALUE", help="notebook parameter (YAML value)")
+    p.set_defaults(func=_reports)
     p = sub.add_parser("results", help="print a study directory's results as CSV")
     p.add_argument("dir")
     p.set_defaults(func=_results)

@@ -54,7 +54,7 @@ def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConf
     names, weights = list(probs), list(probs.values())
     torch.manual_seed(cfg.seed)
     model.train()
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for _ in tqdm(range(total), desc="phase 1: " + "+".join(tasks), disable=not progress, mininterval=2, leave=False):
         task = rng.choices(names, weights)[0]

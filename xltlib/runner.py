@@ -230,7 +230,7 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
     if executor == "local":
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         for run in tqdm(todo, desc=f"study {study.name}", disable=not progress):
             execute(run, out, progress=False)

@@ -65,7 +65,7 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
     torch.manual_seed(cfg.seed)
     history = {"losses": [], "dev": [], "best": None, "best_step": 0, "steps": 0}
     best_state, stale, step, epoch = None, 0, 0, 0
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(total=total, desc=f"fine-tune {head}", disable=not progress, mininterval=2, leave=False)
     while step < total:

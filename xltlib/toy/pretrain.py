@@ -168,7 +168,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
     gen = torch.Generator().manual_seed(seed)
     losses, tokens = [], 0
     model.train()
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(range(size.steps), desc=f"MLM pretraining toy-{size_name}", disable=not progress, mininterval=2)
     for step in bar:
