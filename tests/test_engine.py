@@ -10,7 +10,7 @@ from xltlib.data import load_examples
 from xltlib.evaluate import evaluate, evaluate_retrieval, predict
 from xltlib.features import IGNORE, batches, collate, featurize
 from xltlib.model import TransferModel
-from xltlib.toy.check import primary, target_scores
+from xltlib.toy.check import target_scores
 from xltlib.toy.data import ToyWorld, toy_spec
 from xltlib.train import TrainConfig, fine_tune
 

@@ -132,3 +132,19 @@ def test_retrieval_targets_use_the_phase1_encoder(tmp_path):
     assert counts == {"runs": 2, "already_done": 0, "ran": 2}
     table = load_results(tmp_path)
     assert set(zip(table.target, table.metric)) == {("tatoeba", "accuracy"), ("bucc2018", "f1")}
+
+
+def test_two_process_cpu_ddp_run(tmp_path):
+    """`accelerate launch --num_processes 2 --cpu` runs a study data-parallel; one result file per run."""
+    study_file = tmp_path / "ddp.yaml"
+    study_file.write_text(yaml.safe_dump({"name": "ddp", "profile": "smoke", "targets": ["udpos"], "languages": ["en", "nh"],
+                                          "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.3}))
+    launcher = Path(sys.executable).with_name("accelerate")
+    proc = subprocess.run([str(launcher), "launch", "--num_processes", "2", "--num_machines", "1", "--cpu",
+                           "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "xltlib.cli", "run",
+                           str(study_file), "--out", str(tmp_path / "out"), "--quiet"],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = load_results(tmp_path / "out")
+    assert len(table[table.split == "test"]) == 2 and table.run_id.nunique() == 1
+    assert len(list((tmp_path / "out" / "checkpoints").glob("p1-*/xlt_phase1.json"))) == 1

@@ -25,7 +25,7 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def _to(batch, device):
+def to_device(batch, device):
     return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
@@ -37,7 +37,7 @@ def predict(model, head: str, feats: Features, pad_id: int, batch_size: int = 12
     spec, fmt = feats.spec, feats.spec.format
     per_item: dict[int, object] = {}
     for idx in batches(feats, batch_size, shuffle=False):
-        batch = _to(collate(feats, idx, pad_id), device)
+        batch = to_device(collate(feats, idx, pad_id), device)
         with autocast(device):
             logits = model(head, batch)["logits"]
         if fmt is Format.SPAN_QA:
@@ -98,9 +98,7 @@ def _answers(feats: Features, per_item) -> list[str]:
 
 def score(spec: TaskSpec, examples: list, predictions: list, lang: str) -> dict[str, float]:
     fmt = spec.format
-    if fmt is Format.CLASSIFICATION:
-        return {"accuracy": metrics.accuracy(predictions, [e.label for e in examples])}
-    if fmt is Format.MULTIPLE_CHOICE:
+    if fmt in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
         return {"accuracy": metrics.accuracy(predictions, [e.label for e in examples])}
     if fmt is Format.TAGGING:
         gold = [list(e.tags) for e in examples]
@@ -130,7 +128,7 @@ def embed(model, examples: list, tokenizer, spec: TaskSpec, batch_size: int = 25
     layer = spec.retrieval.layer_for(model.num_layers)
     out = torch.empty(len(examples), model.hidden_size, device=device)
     for idx in batches(feats, batch_size, shuffle=False):
-        batch = _to(collate(feats, idx, tokenizer.pad_token_id), device)
+        batch = to_device(collate(feats, idx, tokenizer.pad_token_id), device)
         with autocast(device):
             out[torch.tensor(idx, device=device)] = model.embed(batch, layer).float()
     return out

@@ -16,9 +16,10 @@ import random
 
 import torch
 
-from xltlib.evaluate import _to, autocast, device_of
+from xltlib import distributed
+from xltlib.evaluate import to_device, autocast, device_of
 from xltlib.features import Features, batches, collate
-from xltlib.train import TrainConfig, _optimizer
+from xltlib.train import TrainConfig, _optimizer, accelerator_world, linear_schedule
 
 
 def sampling_probabilities(sizes: dict[str, int], sampler: str, temperature: float = 2.0) -> dict[str, float]:
@@ -41,30 +42,32 @@ def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConf
     device = device_of(model)
     rng = random.Random(cfg.seed)
     probs = sampling_probabilities({t: len(f.items) for t, f in tasks.items()}, sampler, temperature)
-    per_epoch = sum(math.ceil(len(f.items) / cfg.batch_size) for f in tasks.values())
+    world = accelerator_world()
+    micro = max(1, cfg.batch_size // world)
+    per_epoch = sum(max(1, math.ceil(len(f.items) / micro) // world) for f in tasks.values())
     total = max(1, math.ceil(per_epoch * cfg.epochs))
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     opt = _optimizer(model, cfg, device)
-    warm = max(1, int(cfg.warmup * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    sched = linear_schedule(opt, total, cfg.warmup)
     queues: dict[str, list] = {t: [] for t in tasks}
     epochs = {t: 0 for t in tasks}
     history = {"losses": [], "steps": {t: 0 for t in tasks}}
     names, weights = list(probs), list(probs.values())
     torch.manual_seed(cfg.seed)
     model.train()
+    stepper = distributed.wrap(model)
     from tqdm import tqdm
 
     for _ in tqdm(range(total), desc="phase 1: " + "+".join(tasks), disable=not progress, mininterval=2, leave=False):
-        task = rng.choices(names, weights)[0]
-        if not queues[task]:
-            queues[task] = batches(tasks[task], cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epochs[task])
+        task = rng.choices(names, weights)[0]  # same seed on every process: all train the same task
+        while not queues[task]:
+            queues[task] = distributed.shard(batches(tasks[task], micro, shuffle=True, seed=cfg.seed * 1000 + epochs[task]))
             epochs[task] += 1
-        batch = _to(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id), device)
+        batch = to_device(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id), device)
         with autocast(device):
-            loss = model(task, batch)["loss"]
-        loss.backward()
+            loss = stepper(task, batch)["loss"]
+        distributed.backward(loss)
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         opt.step()
         sched.step()

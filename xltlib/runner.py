@@ -18,15 +18,16 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from xltlib import distributed
 from xltlib.data import load_examples
 from xltlib.errors import ConfigError
-from xltlib.evaluate import evaluate, evaluate_retrieval
 from xltlib.features import featurize
 from xltlib.model import TransferModel
+from xltlib.phases import fine_tune_target, zero_shot
 from xltlib.results import is_done, write_rows
 from xltlib.study import Run, Study
-from xltlib.tasks import Format, TaskSpec, get_task
-from xltlib.train import TrainConfig, fine_tune
+from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
+from xltlib.train import TrainConfig
 
 
 # ------------------------------------------------------------------------------- profile plumbing
@@ -110,6 +111,9 @@ def training_examples(study: Study, task: str, setup, seed: int) -> list:
 @contextmanager
 def _lock(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
+    if distributed.is_distributed():  # the processes of one DDP job build it together, in lockstep
+        yield
+        return
     with open(path, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)  # concurrent runs (Slurm array, local pool) build a checkpoint once
         try:
@@ -130,7 +134,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         from xltlib.multitask import train_multitask
 
         start = time.time()
-        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling)
+        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling).to(distributed.device())
         tokenizer = _tokenizer(base_model(study))
         feats = {}
         for task in setup.tasks:
@@ -145,41 +149,30 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
                                 setup.temperature, progress)
             history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(h["losses"][-20:]) / len(h["losses"][-20:])})
-        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.encoder.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history,
-                "seconds": round(time.time() - start, 1)}
-        (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        if distributed.is_main():
+            tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            model.encoder.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history,
+                    "seconds": round(time.time() - start, 1)}
+            (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        distributed.barrier()
     return str(final)
 
 
 # ------------------------------------------------------------------------------------- phases 2, 3
-def _retrieval_scores(model, spec, tokenizer, study, languages) -> dict[str, dict]:
-    out = {}
-    for lang in languages:
-        threshold = None
-        if spec.metrics[0] == "f1":  # BUCC: tune the threshold on dev, apply it on test
-            dev = load_split(study, spec.name, lang, "dev", study.benchmark)
-            threshold = evaluate_retrieval(model, spec, dev.examples, tokenizer, lang)["threshold"]
-        test = load_split(study, spec.name, lang, "test", study.benchmark)
-        scores = evaluate_retrieval(model, spec, test.examples, tokenizer, lang, threshold)
-        out[lang] = {spec.metrics[0]: scores[spec.metrics[0]]}
-    return out
+def loader(study: Study):
+    """``load(task, lang, split)`` over the study's data; a benchmark's variant only for its own tasks."""
+    bench = get_benchmark(study.benchmark) if study.benchmark else None
 
+    def load(task: str, lang: str, split: str) -> list:
+        benchmark = study.benchmark if bench and task in bench.tasks else None
+        return load_split(study, task, lang, split, benchmark).examples
 
-def _fine_tune_on(model, study, task_spec: TaskSpec, tokenizer, seed) -> dict:
-    """Phase 2: English training data of ``task_spec``, early stopping on its English dev set."""
-    train = load_split(study, task_spec.name, "en", "train")
-    has_dev = not task_spec.hub or "dev" in task_spec.splits()
-    dev_task = task_spec.name if has_dev or not task_spec.train_task else task_spec.train_task  # XQuAD: SQuAD dev
-    dev = load_split(study, dev_task, "en", "dev")
-    model.add_head(task_spec, seed=seed)
-    feats = featurize(task_spec, train.examples, tokenizer)
-    return fine_tune(model, task_spec.name, feats, tokenizer, train_config(study, task_spec, seed), dev=(dev.examples, "en"))
+    return load
 
 
 def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
@@ -191,33 +184,29 @@ def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
     start = time.time()
     encoder = phase1(run, out, progress)
     spec = target_spec(study, run.target)
-    model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling)
+    model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling).to(distributed.device())
     tokenizer = _tokenizer(encoder)
-    languages = run.languages()
+    load = loader(study)
     dev_score = None
-    if spec.format is Format.RETRIEVAL:
-        if spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD
-            _fine_tune_on(model, study, source_spec(study, spec.encoder_from), tokenizer, run.seed)
-        per_lang = _retrieval_scores(model, spec, tokenizer, study, languages)
-    else:
-        history = _fine_tune_on(model, study, spec, tokenizer, run.seed)
-        dev_score = history["best"]
-        per_lang = {}
-        for lang in languages:
-            test = load_split(study, spec.name, lang, "test", study.benchmark)
-            per_lang[lang] = evaluate(model, spec.name, spec, test.examples, tokenizer, lang)
+    if spec.format is not Format.RETRIEVAL:
+        dev_score = fine_tune_target(model, spec, tokenizer, train_config(study, spec, run.seed), load, run.seed)["best"]
+    elif spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD fine-tuning
+        first = source_spec(study, spec.encoder_from)
+        fine_tune_target(model, first, tokenizer, train_config(study, first, run.seed), load, run.seed)
+    per_lang = zero_shot(model, spec, tokenizer, run.languages(), load)
     wall = round(time.time() - start, 1)
     base = {"run_id": run.id, "config_hash": run.phase1_key or "none", "phase": "zero-shot", "setup": run.setup.name,
             "intermediate": "+".join(run.setup.tasks) or "none", "mode": run.setup.mode if len(run.setup.tasks) > 1 else "",
             "target": run.target, "seed": run.seed, "model": study.model_name, "profile": study.profile,
             "wall_time": wall}
     rows = [{**base, "language": lang, "split": "test", "metric": metric, "value": float(value)}
-            for lang, scores in per_lang.items() for metric, value in scores.items()
-            if metric in spec.metrics]
+            for lang, scores in per_lang.items() for metric, value in scores.items()]
     if dev_score is not None:
         rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": spec.metrics[0],
                      "value": float(dev_score)})
-    write_rows(out, run.id, rows)
+    if distributed.is_main():
+        write_rows(out, run.id, rows)
+    distributed.barrier()
     return rows
 
 

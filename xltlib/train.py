@@ -9,12 +9,12 @@ the fused AdamW kernel on GPUs.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 
 import torch
 
-from xltlib.evaluate import _to, autocast, device_of, evaluate
+from xltlib import distributed
+from xltlib.evaluate import to_device, autocast, device_of, evaluate
 from xltlib.features import Features, batches, collate
 
 
@@ -44,6 +44,13 @@ def _optimizer(model, cfg: TrainConfig, device) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.eps, fused=device.type == "cuda")
 
 
+def linear_schedule(opt, total: int, warmup: float):
+    """Linear warmup over ``warmup`` of the steps, then linear decay to 0 at ``total``."""
+    warm = max(1, int(warmup * total))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+
+
 def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
               dev: tuple[list, str] | None = None, progress: bool = False) -> dict:
     """Train ``model`` on ``train`` through head ``head``; with ``dev=(examples, lang)``, evaluate
@@ -53,14 +60,14 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
     """
     device = device_of(model)
     spec = train.spec
-    micro = max(1, cfg.batch_size // cfg.grad_accum)
-    per_epoch = math.ceil(len(train.items) / micro)
-    total = math.ceil(per_epoch * cfg.epochs / cfg.grad_accum)
+    world = accelerator_world()
+    micro = max(1, cfg.batch_size // (cfg.grad_accum * world))  # the effective batch stays cfg.batch_size
+    per_epoch = max(1, math.ceil(len(train.items) / micro) // world)  # micro-batches per process and epoch
+    total = max(1, math.ceil(per_epoch * cfg.epochs / cfg.grad_accum))
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     opt = _optimizer(model, cfg, device)
-    warm = max(1, int(cfg.warmup * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    sched = linear_schedule(opt, total, cfg.warmup)
     eval_every = max(1, per_epoch // cfg.grad_accum // max(1, cfg.evals_per_epoch))
     torch.manual_seed(cfg.seed)
     history = {"losses": [], "dev": [], "best": None, "best_step": 0, "steps": 0}
@@ -68,15 +75,16 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
     from tqdm import tqdm
 
     bar = tqdm(total=total, desc=f"fine-tune {head}", disable=not progress, mininterval=2, leave=False)
+    stepper = distributed.wrap(model)
     while step < total:
-        groups = batches(train, micro, shuffle=True, seed=cfg.seed * 1000 + epoch)
+        groups = distributed.shard(batches(train, micro, shuffle=True, seed=cfg.seed * 1000 + epoch))
         epoch += 1
         model.train()
         for n, idx in enumerate(groups):
-            batch = _to(collate(train, idx, tokenizer.pad_token_id), device)
+            batch = to_device(collate(train, idx, tokenizer.pad_token_id), device)
             with autocast(device):
-                loss = model(head, batch)["loss"] / cfg.grad_accum
-            loss.backward()
+                loss = stepper(head, batch)["loss"] / cfg.grad_accum
+            distributed.backward(loss)
             if (n + 1) % cfg.grad_accum:
                 continue
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
@@ -108,6 +116,5 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
     return history
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
+def accelerator_world() -> int:
+    return distributed.accelerator().num_processes if distributed.is_distributed() else 1

@@ -117,10 +117,12 @@ def load_examples(
     """
     if on_error not in ON_ERROR:
         raise ConfigError(f"on_error={on_error!r} is not one of {', '.join(ON_ERROR)}")
-    if str(source) == "toy" or type(source).__name__ == "ToyWorld":
+    if str(source) == "toy" or not isinstance(source, (str, os.PathLike)):
         from xltlib.toy.data import ToyWorld, load as toy_load
 
         world = ToyWorld() if str(source) == "toy" else source
+        if not isinstance(world, ToyWorld):
+            raise ConfigError(f"source={source!r}: expected 'hub', 'toy', a ToyWorld or a local directory")
         return toy_load(task, lang, split, world, on_error=on_error, limit=limit)
     spec = get_task(task, benchmark)
     if split == "train" and spec.train_task:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 from xltlib.data import load_examples
-from xltlib.evaluate import evaluate, evaluate_retrieval
-from xltlib.features import featurize
 from xltlib.model import TransferModel
+from xltlib.phases import fine_tune_target, primary, zero_shot
 from xltlib.tasks import Format
 from xltlib.toy.data import TARGETS, ToyWorld, toy_spec
 from xltlib.toy.pretrain import toy_model
-from xltlib.train import TrainConfig, fine_tune
+from xltlib.train import TrainConfig
 
 # fine-tuning recipe for the tiny toy models (the XTREME recipe's lr 1e-5 is for XLM-R Large)
 TOY_TRAIN = TrainConfig(lr=5e-4, epochs=4, batch_size=32, warmup=0.1, evals_per_epoch=2)
@@ -28,12 +27,6 @@ TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, F
 def toy_train_config(task: str, seed: int = 0, scale: float = 1.0) -> TrainConfig:
     fmt = toy_spec(task).format
     return dataclasses.replace(TOY_TRAIN, epochs=TOY_EPOCHS.get(fmt, 4) * scale, seed=seed)
-
-
-def primary(spec, scores: dict) -> float:
-    if spec.format is Format.SPAN_QA:
-        return (scores["exact_match"] + scores["f1"]) / 2
-    return scores[spec.metrics[0]]
 
 
 def load_encoder(model_dir, control: bool, seed: int, pooling: str = "pair"):
@@ -46,31 +39,16 @@ def load_encoder(model_dir, control: bool, seed: int, pooling: str = "pair"):
 
 def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, languages=None,
                   train_scale: float = 1.0) -> dict[str, float]:
-    """Fine-tune ``model`` on the English data of toy ``task`` and score it on each language's test set."""
+    """Fine-tune ``model`` on the English data of toy ``task`` (not retrieval) and score each language."""
     spec = toy_spec(task)
-    languages = languages or spec.languages
-    if spec.format is Format.RETRIEVAL:
-        out = {}
-        for lang in languages:
-            threshold = None
-            if spec.metrics[0] == "f1":  # BUCC: the threshold is tuned on dev, applied on test
-                dev = load_examples(task, lang, "dev", source=world)
-                threshold = evaluate_retrieval(model, spec, dev.examples, tokenizer, lang)["threshold"]
-            test = load_examples(task, lang, "test", source=world)
-            out[lang] = evaluate_retrieval(model, spec, test.examples, tokenizer, lang, threshold)[spec.metrics[0]]
-        return out
-    train = load_examples(task, "en", "train", source=world)
-    dev = load_examples(task, "en", "dev", source=world)
-    model.add_head(spec, seed=seed)
-    feats = featurize(train.task, train.examples, tokenizer, spec.max_length)
-    feats.spec = spec
-    fine_tune(model, spec.name, feats, tokenizer, toy_train_config(task, seed, train_scale),
-              dev=(dev.examples, "en"))
-    out = {}
-    for lang in languages:
-        test = load_examples(task, lang, "test", source=world)
-        out[lang] = primary(spec, evaluate(model, spec.name, spec, test.examples, tokenizer, lang))
-    return out
+
+    def load(t, lang, split):
+        return load_examples(t, lang, split, source=world).examples
+
+    if spec.format is not Format.RETRIEVAL:
+        fine_tune_target(model, spec, tokenizer, toy_train_config(task, seed, train_scale), load, seed)
+    scores = zero_shot(model, spec, tokenizer, languages or spec.languages, load)
+    return {lang: primary(spec, s) for lang, s in scores.items()}
 
 
 def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS, seed: int = 0,

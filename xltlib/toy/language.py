@@ -29,6 +29,9 @@ MEANINGS = tuple(dict.fromkeys(
     + list(W.ADJECTIVES) + list(W.SENTIMENT) + list(W.PLACES) + list(W.TIMES) + list(FUNCTION_WORDS)
 ))
 SYNONYMS = ("buy", "see", "big", "small", "house", "find", "good", "bad")
+# loanwords: the English form, in the language's script (as "taxi" or "radio" travel). The only shared
+# words besides names; without them the tiny model aligned structure but hardly any word meanings.
+LOANWORDS = ("car", "bike", "lamp", "soup", "cake", "ball", "school", "market", "rice")
 _SCRIPTS = {"latin": None, "cyrillic": 0x0430}  # lowercase a-z -> a disjoint block
 
 
@@ -77,6 +80,7 @@ class ToyLanguage:
             n = 2 if meaning in SYNONYMS else 1
             short = meaning in FUNCTION_WORDS
             lex[meaning] = tuple(self._new_word(rng, used, short) for _ in range(n))
+        lex.update({m: (self.write(m),) for m in LOANWORDS})
         return lex
 
     def _new_word(self, rng, used, short) -> str:

@@ -27,10 +27,10 @@ import torch
 
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES
-from xltlib.toy.tasks import _text
+from xltlib.toy.tasks import text_of
 
 log = logging.getLogger(__name__)
-WORLD_VERSION = 3  # bump when generation changes: cached models are keyed by it
+WORLD_VERSION = 4  # bump when generation changes: cached models are keyed by it
 
 
 @dataclass(frozen=True)
@@ -76,25 +76,25 @@ def corpus(rng: random.Random):
             r = rng.random()
             if r < 0.45:
                 f = W.sample_frame(rng, p_neg=0.15)
-                sentences.append(_text(lang.render(f, rng.randrange(2), front_time=rng.random() < 0.2)))
+                sentences.append(text_of(lang.render(f, rng.randrange(2), front_time=rng.random() < 0.2)))
             elif r < 0.6:
                 f = W.sample_frame(rng, p_place=0.6, p_time=0.6)
                 ask = rng.choice(["agent", "obj"] + (["place"] if f.place else []) + (["time"] if f.time else []))
-                sentences.append(_text(lang.render(f, rng.randrange(2), ask=ask)))
+                sentences.append(text_of(lang.render(f, rng.randrange(2), ask=ask)))
             elif r < 0.8:  # discourse: an event, then the same event restated (entities recur, as in text)
                 from xltlib.toy.tasks import _contradict, _entail, _neutral
 
                 f = W.sample_frame(rng, p_neg=0.1)
                 g = rng.choice((lambda: _entail(rng, f), lambda: _neutral(rng, f, False)[0],
                                 lambda: _contradict(rng, f, False)))()
-                sentences.append(_text(lang.render(f)) + " " + _text(lang.render(g, rng.randrange(2))))
+                sentences.append(text_of(lang.render(f)) + " " + text_of(lang.render(g, rng.randrange(2))))
             elif r < 0.9:
                 np = W.sample_np(rng, {"food", "thing", "animal", "vehicle"}, 1)
-                sentences.append(_text(lang.render_sentiment(np, rng.choice(sorted(W.SENTIMENT)), rng.random() < 0.3)))
+                sentences.append(text_of(lang.render_sentiment(np, rng.choice(sorted(W.SENTIMENT)), rng.random() < 0.3)))
             else:
                 steps = W.script_frames(rng, rng.randrange(len(W.SCRIPTS)))
                 k = rng.randrange(len(steps) - 1)
-                sentences.append(" ".join(_text(lang.render(s)) for s in steps[k:k + 2]))
+                sentences.append(" ".join(text_of(lang.render(s)) for s in steps[k:k + 2]))
         yield " ".join(sentences)
 
 
@@ -161,9 +161,9 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=size.lr, betas=(0.9, 0.98), eps=1e-6)
-    warmup = max(1, size.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (size.steps - s) / max(1, size.steps - warmup))))
+    from xltlib.train import linear_schedule
+
+    sched = linear_schedule(opt, size.steps, 0.05)
     stream = corpus(random.Random(seed + 1))
     gen = torch.Generator().manual_seed(seed)
     losses, tokens = [], 0

@@ -22,7 +22,7 @@ from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
 
 
-def _text(tokens: list[Token]) -> str:
+def text_of(tokens: list[Token]) -> str:
     return " ".join(t.form for t in tokens)
 
 
@@ -39,7 +39,7 @@ def _entail(rng, p: W.Frame) -> W.Frame:
         options.append(lambda: p.with_(place=None))
     if p.time:
         options.append(lambda: p.with_(time=None))
-    if p.obj and p.obj.noun in W._NOUN_CLASS:
+    if p.obj and W.noun_class(p.obj.noun) != p.obj.noun:  # a specific noun: its class word is entailed
         options.append(lambda: p.with_(obj=W.NP(W.noun_class(p.obj.noun), (), p.obj.definite)))
     return rng.choice(options)() if options else p
 
@@ -84,7 +84,7 @@ def nli(rng, lang: ToyLanguage, i: int, genre=None, adversarial=False) -> Classi
     else:
         h = _contradict(rng, p, adversarial)
     variant = rng.randrange(2)
-    return ClassificationExample(str(i), _text(lang.render(p)), _text(lang.render(h, variant)), label, lang.code)
+    return ClassificationExample(str(i), text_of(lang.render(p)), text_of(lang.render(h, variant)), label, lang.code)
 
 
 def paraphrase(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
@@ -101,8 +101,8 @@ def paraphrase(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
                     None, rng.choice(W.TIMES))
         g = f.with_(agent=dataclasses.replace(subj, adjs=(c2,)), obj=dataclasses.replace(obj, adjs=(c1,)))
     second = f if positive else g
-    text_b = _text(lang.render(second, rng.randrange(2), front_time=rng.random() < 0.5))
-    return ClassificationExample(str(i), _text(lang.render(f)), text_b, "1" if positive else "0", lang.code)
+    text_b = text_of(lang.render(second, rng.randrange(2), front_time=rng.random() < 0.5))
+    return ClassificationExample(str(i), text_of(lang.render(f)), text_b, "1" if positive else "0", lang.code)
 
 
 def question_pair(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
@@ -116,8 +116,8 @@ def question_pair(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
     else:
         g, ask2 = rng.choice([(f, rng.choice([a for a in askable if a != ask])),
                               (f.with_(verb=rng.choice([v for v in W.VERBS if v != f.verb and W.noun_class(f.obj.noun) in W.VERBS[v]] or [f.verb]), neg=True), ask)])
-    text_b = _text(lang.render(g, rng.randrange(2), front_time=rng.random() < 0.5, ask=ask2))
-    return ClassificationExample(str(i), _text(lang.render(f, ask=ask)), text_b,
+    text_b = text_of(lang.render(g, rng.randrange(2), front_time=rng.random() < 0.5, ask=ask2))
+    return ClassificationExample(str(i), text_of(lang.render(f, ask=ask)), text_b,
                                  "duplicate" if duplicate else "not_duplicate", lang.code)
 
 
@@ -126,7 +126,7 @@ def sentiment(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
     adj = rng.choice(sorted(W.SENTIMENT))
     neg = rng.random() < 0.3
     label = "positive" if W.SENTIMENT[adj] != neg else "negative"
-    return ClassificationExample(str(i), _text(lang.render_sentiment(np, adj, neg, rng.randrange(2))), None, label, lang.code)
+    return ClassificationExample(str(i), text_of(lang.render_sentiment(np, adj, neg, rng.randrange(2))), None, label, lang.code)
 
 
 # ----------------------------------------------------------------------------------------- tagging
@@ -175,7 +175,7 @@ def span_qa(rng, lang: ToyLanguage, i: int, n_sentences=3, genre=None, p_unanswe
                 answer = context[start:] + t.form
             context += t.form + " "
     context = context.rstrip()
-    question = _text(lang.render(f, rng.randrange(2), ask=ask))
+    question = text_of(lang.render(f, rng.randrange(2), ask=ask))
     if unanswerable:
         return SpanQAExample(str(i), context, question, (), (), lang.code)
     return SpanQAExample(str(i), context, question, (answer,), (start,), lang.code)
@@ -183,7 +183,7 @@ def span_qa(rng, lang: ToyLanguage, i: int, n_sentences=3, genre=None, p_unanswe
 
 # ------------------------------------------------------------------------------------------- choice
 def _np_text(lang, np, variant=0):
-    return _text(lang.np(np, "obj", variant))
+    return text_of(lang.np(np, "obj", variant))
 
 
 def copa(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
@@ -197,8 +197,8 @@ def copa(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
     wrong = steps[k - 1] if effect else steps[k + 1]
     choices = [right, wrong] if i % 2 == 0 else [wrong, right]
     question = lang.word("then" if effect else "because")
-    return MultipleChoiceExample(str(i), _text(lang.render(steps[k])), question,
-                                 tuple(_text(lang.render(c)) for c in choices), i % 2, lang.code)
+    return MultipleChoiceExample(str(i), text_of(lang.render(steps[k])), question,
+                                 tuple(text_of(lang.render(c)) for c in choices), i % 2, lang.code)
 
 
 def next_event(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
@@ -213,8 +213,8 @@ def next_event(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
     choices = wrong[:]
     label = i % 4
     choices.insert(label, right)
-    context = _text(lang.render(steps[start])) + " " + _text(lang.render(steps[start + 1]))
-    return MultipleChoiceExample(str(i), context, "", tuple(_text(lang.render(c)) for c in choices), label, lang.code)
+    context = text_of(lang.render(steps[start])) + " " + text_of(lang.render(steps[start + 1]))
+    return MultipleChoiceExample(str(i), context, "", tuple(text_of(lang.render(c)) for c in choices), label, lang.code)
 
 
 def concept(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
@@ -226,7 +226,7 @@ def concept(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
     choices = [W.NP(n) for n in rng.sample(pool, 4)]
     label = i % 5
     choices.insert(label, right)
-    return MultipleChoiceExample(str(i), "", _text(lang.render(f, ask="obj")),
+    return MultipleChoiceExample(str(i), "", text_of(lang.render(f, ask="obj")),
                                  tuple(_np_text(lang, c) for c in choices), label, lang.code)
 
 
@@ -242,8 +242,8 @@ def reading(rng, lang: ToyLanguage, i: int) -> MultipleChoiceExample:
     label = i % 4
     choices = wrong[:3]
     choices.insert(label, right)
-    context = " ".join(_text(lang.render(fr)) for fr in frames)
-    return MultipleChoiceExample(str(i), context, _text(lang.render(frames[k], ask=ask)),
+    context = " ".join(text_of(lang.render(fr)) for fr in frames)
+    return MultipleChoiceExample(str(i), context, text_of(lang.render(frames[k], ask=ask)),
                                  tuple(_np_text(lang, c) for c in choices), label, lang.code)
 
 
@@ -261,7 +261,7 @@ def bitext(seed, task, lang: ToyLanguage, split: str, n: int, distractors: int) 
         f = frame(_rng(seed, task, split, i))
         g = frame(_rng(seed, task, split, "distractor", i))
         paired = i < n
-        out.append(RetrievalExample(f"{lang.code}-{i}", _text(lang.render(f)), "query",
+        out.append(RetrievalExample(f"{lang.code}-{i}", text_of(lang.render(f)), "query",
                                     (f"en-{i}",) if paired else (), lang.code))
-        out.append(RetrievalExample(f"en-{i}", _text(en.render(f if paired else g)), "candidate", (), "en"))
+        out.append(RetrievalExample(f"en-{i}", text_of(en.render(f if paired else g)), "candidate", (), "en"))
     return out
