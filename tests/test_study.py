@@ -148,3 +148,58 @@ def test_two_process_cpu_ddp_run(tmp_path):
     table = load_results(tmp_path / "out")
     assert len(table[table.split == "test"]) == 2 and table.run_id.nunique() == 1
     assert len(list((tmp_path / "out" / "checkpoints").glob("p1-*/xlt_phase1.json"))) == 1
+
+
+def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypatch):
+    import xltlib.runner as runner
+
+    calls = []
+    real = runner.fine_tune_target
+
+    def flaky(model, spec, tokenizer, cfg, load, seed):
+        calls.append((cfg.lr, seed))
+        if len(calls) == 1:
+            raise FloatingPointError("xnli: non-finite training loss at step 3")
+        return real(model, spec, tokenizer, cfg, load, seed)
+
+    monkeypatch.setattr(runner, "fine_tune_target", flaky)
+    study = study_from_dict({"name": "g", "profile": "smoke", "targets": ["xnli"], "languages": ["en"], "train_scale": 0.2})
+    rows = execute(study.runs()[0], tmp_path)
+    assert calls[1][0] == calls[0][0] / 2 and calls[1][1] == calls[0][1] + 1000
+    assert {r["retries"] for r in rows} == {1}
+
+
+def test_collapse_to_one_class_is_detected(tmp_path):
+    import torch
+
+    from xltlib.model import TransferModel
+    from xltlib.runner import base_model, collapsed, loader, _tokenizer
+    from xltlib.toy.data import toy_spec
+
+    study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
+    model = TransferModel.from_pretrained(base_model(study), pooling="pair")
+    spec = toy_spec("xnli")
+    model.add_head(spec)
+    tokenizer = _tokenizer(base_model(study))
+    with torch.no_grad():
+        model.heads["xnli"].out.weight.zero_()
+        model.heads["xnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
+    assert collapsed(model, spec, tokenizer, loader(study))
+
+
+def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
+    from xltlib.model import TransferModel
+    from xltlib.runner import base_model
+
+    study = study_from_dict({"name": "l", "profile": "smoke", "targets": ["udpos"], "languages": ["en"], "lora": 4,
+                             "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.2})
+    model = TransferModel.from_pretrained(base_model(study), lora=4)
+    trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)  # the encoder's own weights stay frozen
+    (run,) = study.runs()
+    rows = execute(run, tmp_path)
+    assert rows and (tmp_path / "checkpoints" / run.phase1_key / "config.json").exists()
+    merged = TransferModel.from_pretrained(str(tmp_path / "checkpoints" / run.phase1_key))
+    assert not any("lora_" in n for n, _ in merged.encoder.named_parameters())
+    with pytest.raises(ConfigError, match="lora: expected a positive integer rank"):
+        study_from_dict({**SMALL, "lora": 0})

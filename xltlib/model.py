@@ -77,9 +77,10 @@ class TransferModel(nn.Module):
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_pretrained(cls, name_or_dir: str, pooling: str = "cls", random_init: bool = False, seed: int = 0,
-                        **kwargs) -> "TransferModel":
+                        lora: int | None = None, **kwargs) -> "TransferModel":
         """The encoder of ``name_or_dir``; ``random_init`` keeps its config and tokenizer but not its weights
-        (the no-pretraining control, or real-size speed/memory work without a download)."""
+        (the no-pretraining control, or real-size speed/memory work without a download); ``lora=r`` trains
+        rank-r LoRA adapters on the attention projections instead of all encoder weights (XLM-R XL/XXL)."""
         from transformers import AutoConfig, AutoModel
         from transformers.utils import logging as hf_logging
 
@@ -93,7 +94,19 @@ class TransferModel(nn.Module):
             encoder = AutoModel.from_config(config, add_pooling_layer=False, **kwargs)
         else:
             encoder = load_pretrained(AutoModel, name_or_dir, add_pooling_layer=False, **kwargs)
+        if lora:
+            from peft import LoraConfig, get_peft_model
+
+            config = LoraConfig(r=lora, lora_alpha=2 * lora, lora_dropout=0.1, target_modules=["query", "key", "value"])
+            encoder = get_peft_model(encoder, config)
         return cls(encoder, pooling)
+
+    def save_encoder(self, path) -> None:
+        """Save the encoder as a plain checkpoint (LoRA adapters merged into the weights)."""
+        encoder = self.encoder
+        if hasattr(encoder, "merge_and_unload"):
+            encoder = encoder.merge_and_unload()
+        encoder.save_pretrained(path)
 
     @property
     def hidden_size(self) -> int:

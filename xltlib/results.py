@@ -1,7 +1,8 @@
 """The results store: one parquet file of tidy rows per finished run, written atomically.
 
     DIR/results/<run id>.parquet     rows: run_id, config_hash, phase, setup, intermediate, mode, target,
-                                     language, split, metric, value, seed, model, profile, wall_time
+                                     language, split, metric, value, seed, model, profile, wall_time,
+                                     retries (divergence-guard restarts)
     load_results(DIR) -> one pandas DataFrame (seaborn-ready, long form)
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 COLUMNS = ["run_id", "config_hash", "phase", "setup", "intermediate", "mode", "target", "language", "split",
-           "metric", "value", "seed", "model", "profile", "wall_time"]
+           "metric", "value", "seed", "model", "profile", "wall_time", "retries"]
 
 
 def result_path(out: str | Path, run_id: str) -> Path:

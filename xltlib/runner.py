@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import logging
 import os
 import random
 import shutil
@@ -23,11 +24,15 @@ from xltlib.data import load_examples
 from xltlib.errors import ConfigError
 from xltlib.features import featurize
 from xltlib.model import TransferModel
-from xltlib.phases import fine_tune_target, zero_shot
+from xltlib.evaluate import predict
+from xltlib.phases import dev_task, fine_tune_target, zero_shot
 from xltlib.results import is_done, write_rows
 from xltlib.study import Run, Study
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
 from xltlib.train import TrainConfig
+
+
+log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------- profile plumbing
@@ -134,7 +139,8 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         from xltlib.multitask import train_multitask
 
         start = time.time()
-        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling).to(distributed.device())
+        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling,
+                                              lora=study.lora).to(distributed.device())
         tokenizer = _tokenizer(base_model(study))
         feats = {}
         for task in setup.tasks:
@@ -152,7 +158,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         if distributed.is_main():
             tmp = final.with_name(final.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
-            model.encoder.save_pretrained(tmp)
+            model.save_encoder(tmp)
             tokenizer.save_pretrained(tmp)
             meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history,
                     "seconds": round(time.time() - start, 1)}
@@ -175,6 +181,40 @@ def loader(study: Study):
     return load
 
 
+MAX_ATTEMPTS = 3
+
+
+def guarded_fine_tune(study: Study, encoder: str, spec: TaskSpec, tokenizer, load, seed: int):
+    """Phase 2 with the divergence guard. XLM-R fine-tuning can diverge (non-finite loss) or collapse to
+    one class; either is reported and the run restarts from the phase-1 encoder with another seed and half
+    the learning rate, up to ``MAX_ATTEMPTS`` times. After the last attempt its result is kept (and the
+    number of retries recorded in the results), so that one unstable run does not stop a sweep."""
+    for attempt in range(MAX_ATTEMPTS):
+        model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
+        cfg = train_config(study, spec, seed + 1000 * attempt)
+        cfg = dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt)
+        try:
+            history = fine_tune_target(model, spec, tokenizer, cfg, load, seed + 1000 * attempt)
+        except FloatingPointError as exc:
+            log.warning("%s: %s; retrying with seed %d, lr %.2g", spec.name, exc, seed + 1000 * (attempt + 1), cfg.lr / 2)
+            continue
+        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, spec, tokenizer, load):
+            log.warning("%s: predictions on English dev collapsed to one class; retrying with seed %d, lr %.2g",
+                        spec.name, seed + 1000 * (attempt + 1), cfg.lr / 2)
+            continue
+        return model, history, attempt
+    raise FloatingPointError(f"{spec.name}: training diverged in all {MAX_ATTEMPTS} attempts")
+
+
+def collapsed(model, spec: TaskSpec, tokenizer, load) -> bool:
+    """Classification / choice models that predict the same class for every English dev example."""
+    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
+        return False
+    dev = load(dev_task(spec), "en", "dev")
+    preds = predict(model, spec.name, featurize(spec, dev, tokenizer), tokenizer.pad_token_id)
+    return len(dev) >= 20 and len(set(preds)) == 1
+
+
 def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
     """Run one Run (or nothing, if its results exist) and write its rows; returns them."""
     out = Path(out)
@@ -184,21 +224,23 @@ def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
     start = time.time()
     encoder = phase1(run, out, progress)
     spec = target_spec(study, run.target)
-    model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling).to(distributed.device())
     tokenizer = _tokenizer(encoder)
     load = loader(study)
-    dev_score = None
+    dev_score, retries = None, 0
     if spec.format is not Format.RETRIEVAL:
-        dev_score = fine_tune_target(model, spec, tokenizer, train_config(study, spec, run.seed), load, run.seed)["best"]
-    elif spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD fine-tuning
-        first = source_spec(study, spec.encoder_from)
-        fine_tune_target(model, first, tokenizer, train_config(study, first, run.seed), load, run.seed)
+        model, history, retries = guarded_fine_tune(study, encoder, spec, tokenizer, load, run.seed)
+        dev_score = history["best"]
+    else:
+        model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling).to(distributed.device())
+        if spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD fine-tuning
+            first = source_spec(study, spec.encoder_from)
+            model, _, retries = guarded_fine_tune(study, encoder, first, tokenizer, load, run.seed)
     per_lang = zero_shot(model, spec, tokenizer, run.languages(), load)
     wall = round(time.time() - start, 1)
     base = {"run_id": run.id, "config_hash": run.phase1_key or "none", "phase": "zero-shot", "setup": run.setup.name,
             "intermediate": "+".join(run.setup.tasks) or "none", "mode": run.setup.mode if len(run.setup.tasks) > 1 else "",
             "target": run.target, "seed": run.seed, "model": study.model_name, "profile": study.profile,
-            "wall_time": wall}
+            "wall_time": wall, "retries": retries}
     rows = [{**base, "language": lang, "split": "test", "metric": metric, "value": float(value)}
             for lang, scores in per_lang.items() for metric, value in scores.items()]
     if dev_score is not None:

@@ -56,6 +56,7 @@ class Study:
     benchmark: str | None = None  # "xtreme-r" applies XTREME-R's variants of the specs
     pooling: str | None = None  # classification/choice head pooling (default: toy "pair", xtreme "cls")
     local_data: str | None = None  # xtreme: a directory read before the Hub, DIR/<task>/... (CCGbank, clusters)
+    lora: int | None = None  # LoRA rank: adapters instead of full fine-tuning (XLM-R XL / XXL)
 
     def runs(self) -> list["Run"]:
         return [Run(self, setup, target, seed) for setup in self.intermediate for target in self.targets
@@ -84,7 +85,7 @@ class Run:
     def _base(self) -> dict:
         s = self.study
         return {"profile": s.profile, "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
-                "benchmark": s.benchmark, "pooling": s.head_pooling, "version": 1}
+                "benchmark": s.benchmark, "pooling": s.head_pooling, "lora": s.lora, "version": 1}
 
     @property
     def phase1_key(self) -> str | None:
@@ -175,6 +176,8 @@ def validate(study: Study) -> None:
         raise ConfigError("targets: at least one target task is needed")
     if not study.seeds or any(not isinstance(s, int) or s < 0 for s in study.seeds):
         raise ConfigError(f"seeds: expected non-negative integers, got {list(study.seeds)}")
+    if study.lora is not None and (not isinstance(study.lora, int) or study.lora <= 0):
+        raise ConfigError(f"lora: expected a positive integer rank, got {study.lora!r}")
     if study.train_scale <= 0:
         raise ConfigError(f"train_scale: must be positive, got {study.train_scale}")
     if study.profile != "xtreme":
