@@ -173,14 +173,14 @@ def test_collapse_to_one_class_is_detected(tmp_path):
     import torch
 
     from xltlib.model import TransferModel
-    from xltlib.runner import base_model, collapsed, loader, _tokenizer
+    from xltlib.runner import base_model, collapsed, loader, load_tokenizer
     from xltlib.toy.data import toy_spec
 
     study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
     model = TransferModel.from_pretrained(base_model(study), pooling="pair")
     spec = toy_spec("xnli")
     model.add_head(spec)
-    tokenizer = _tokenizer(base_model(study))
+    tokenizer = load_tokenizer(base_model(study))
     with torch.no_grad():
         model.heads["xnli"].out.weight.zero_()
         model.heads["xnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))

@@ -84,7 +84,7 @@ def base_model(study: Study) -> str:
     return str(toy_model(study.model_name, progress=False))
 
 
-def _tokenizer(path: str):
+def load_tokenizer(path: str):
     from transformers import AutoTokenizer
 
     from xltlib.hub import load_pretrained
@@ -141,7 +141,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         start = time.time()
         model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling,
                                               lora=study.lora).to(distributed.device())
-        tokenizer = _tokenizer(base_model(study))
+        tokenizer = load_tokenizer(base_model(study))
         feats = {}
         for task in setup.tasks:
             spec = source_spec(study, task)
@@ -224,7 +224,7 @@ def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
     start = time.time()
     encoder = phase1(run, out, progress)
     spec = target_spec(study, run.target)
-    tokenizer = _tokenizer(encoder)
+    tokenizer = load_tokenizer(encoder)
     load = loader(study)
     dev_score, retries = None, 0
     if spec.format is not Format.RETRIEVAL:
