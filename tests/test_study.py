@@ -203,3 +203,11 @@ def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
     assert not any("lora_" in n for n, _ in merged.encoder.named_parameters())
     with pytest.raises(ConfigError, match="lora: expected a positive integer rank"):
         study_from_dict({**SMALL, "lora": 0})
+
+
+def test_submitit_local_executor_runs_each_run_as_a_job(tmp_path):
+    study = study_from_dict({"name": "s", "profile": "smoke", "targets": ["tatoeba"], "languages": ["nh", "mh"],
+                             "seeds": [0, 1]})
+    counts = run_study(study, tmp_path, progress=False, executor="submitit-local")
+    assert counts["ran"] == 2 and len(list((tmp_path / "results").glob("*.parquet"))) == 2
+    assert list((tmp_path / "submitit").iterdir())  # the jobs' logs and pickles
