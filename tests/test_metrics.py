@@ -210,3 +210,18 @@ def test_xtreme_score_groups_averages_seeds_and_flags_partial_tables():
 def test_xtreme_score_rejects_tables_without_required_columns():
     with pytest.raises(ValueError, match="lacks column\\(s\\) metric"):
         xtreme_score(pd.DataFrame({"task": [], "language": [], "value": []}))
+
+
+def test_saturating_fit_and_threshold_recover_a_known_curve():
+    import numpy as np
+
+    from xltlib.analysis import fit_saturating, spearman_ci, threshold_k
+
+    k = np.array([0, 1, 2, 4, 8, 16])
+    y = 70 - 20 * np.exp(-0.5 * k)
+    fit = fit_saturating(k, y)
+    assert fit["a"] == pytest.approx(70, abs=0.5) and fit["c"] == pytest.approx(0.5, rel=0.1)
+    # marginal gain b*c*exp(-c*k) = 10*exp(-k/2) drops below 1 point per language after k = 2 ln 10 ~ 4.6
+    assert threshold_k(fit, 1.0, range(0, 20)) == 5
+    rho, lo, hi = spearman_ci([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5])
+    assert 0 < rho < 1 and lo <= rho <= hi

@@ -14,7 +14,7 @@ and pads each batch to its own longest sequence.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -29,7 +29,6 @@ class Features:
     spec: TaskSpec
     items: list[dict]  # one per model input (QA: per window)
     examples: list  # the normalized examples, in order
-    extra: dict = field(default_factory=dict)
 
 
 def _label_index(spec: TaskSpec):

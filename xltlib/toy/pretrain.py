@@ -215,7 +215,3 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True) -> Path:
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return final
-
-
-def perplexity_note(meta: dict) -> str:
-    return f"MLM loss {meta['final_loss']:.2f} (perplexity {math.exp(meta['final_loss']):.1f})"
