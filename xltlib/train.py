@@ -15,7 +15,7 @@ import torch
 
 from xltlib import distributed
 from xltlib.evaluate import to_device, autocast, device_of, evaluate
-from xltlib.features import Features, batches, collate
+from xltlib.features import Features, batches, collate, featurize
 
 
 @dataclass
@@ -76,6 +76,7 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
 
     bar = tqdm(total=total, desc=f"fine-tune {head}", disable=not progress, mininterval=2, leave=False)
     stepper = distributed.wrap(model)
+    dev_feats = featurize(spec, dev[0], tokenizer) if dev is not None else None  # tokenized once
     while step < total:
         groups = distributed.shard(batches(train, micro, shuffle=True, seed=cfg.seed * 1000 + epoch))
         epoch += 1
@@ -97,7 +98,8 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
             if not math.isfinite(history["losses"][-1]):
                 raise FloatingPointError(f"{head}: non-finite training loss at step {step}")
             if dev is not None and (step % eval_every == 0 or step == total):
-                value = evaluate(model, head, spec, dev[0], tokenizer, dev[1], cfg.eval_batch_size)[spec.metrics[0]]
+                value = evaluate(model, head, spec, dev[0], tokenizer, dev[1], cfg.eval_batch_size,
+                                 feats=dev_feats)[spec.metrics[0]]
                 history["dev"].append((step, value))
                 model.train()
                 if history["best"] is None or value > history["best"]:
