@@ -13,7 +13,7 @@ import pandas as pd
 
 from xltlib.tasks import Format, get_task
 
-KEYS = ["setup", "intermediate", "target", "language", "seed"]
+KEYS = ["model", "setup", "intermediate", "mode", "target", "language", "seed"]
 
 
 def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
@@ -55,12 +55,23 @@ def summarize(scores: pd.DataFrame, by: list[str], value: str = "score") -> pd.D
 
 
 def paired_deltas(scores: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Each setup's score minus the baseline's on the same target, language and seed (paired by seed)."""
-    base = scores[scores["setup"] == baseline][["target", "language", "seed", "score"]]
-    merged = scores[scores["setup"] != baseline].merge(base, on=["target", "language", "seed"],
-                                                       suffixes=("", "_baseline"))
+    """Each setup's score minus the baseline's on the same target, language and seed (paired by seed), and
+    the same model where the scores come from several."""
+    on = [k for k in ("model", "target", "language", "seed") if k in scores.columns]
+    base = scores[scores["setup"] == baseline][on + ["score"]]
+    merged = scores[scores["setup"] != baseline].merge(base, on=on, suffixes=("", "_baseline"))
     merged["delta"] = merged["score"] - merged["score_baseline"]
     return merged
+
+
+def language_mean(frame: pd.DataFrame, by: list[str], value: str = "delta", languages=None,
+                  exclude=("en",)) -> pd.DataFrame:
+    """Mean of ``value`` over languages per group and seed: only ``languages`` if given, never ``exclude``
+    (zero-shot gains are about the languages not trained on; English is the training language)."""
+    keep = ~frame["language"].isin(exclude)
+    if languages is not None:
+        keep &= frame["language"].isin(languages)
+    return frame[keep].groupby(by + ["seed"], dropna=False)[value].mean().reset_index()
 
 
 def fit_saturating(x, y) -> dict:
@@ -87,6 +98,33 @@ def threshold_k(fit: dict, min_gain: float, ks) -> float | None:
         if fit["b"] * fit["c"] * math.exp(-fit["c"] * k) < min_gain:
             return k
     return None
+
+
+def saturation(points: pd.DataFrame, x: str, y: str, min_gain: float, n: int = 500, seed: int = 0) -> dict:
+    """Fit ``y = a - b exp(-c x)`` to per-seed points and find the threshold x (integers up to the largest
+    x) where the marginal gain per unit of x falls below ``min_gain``; uncertainty by resampling seeds.
+
+    Returns the fit, ``threshold`` (None: not reached in the range), and over ``n`` seed resamples the 95%
+    interval of the plateau ``a`` and of the threshold (``threshold_ci``; a resample whose threshold is
+    not reached counts as beyond the range), and ``reached``: the share of resamples that reach one.
+    """
+    grid = list(range(0, int(points[x].max()) + 1))
+    fit = fit_saturating(points[x], points[y])
+    seeds = points["seed"].unique()
+    rng = np.random.default_rng(seed)
+    plateaus, thresholds = [], []
+    for _ in range(n):
+        chosen = rng.choice(seeds, size=len(seeds))
+        sample = pd.concat([points[points["seed"] == s] for s in chosen])
+        f = fit_saturating(sample[x], sample[y])
+        plateaus.append(f["a"])
+        t = threshold_k(f, min_gain, grid)
+        thresholds.append(math.inf if t is None else t)
+    finite = [t for t in thresholds if t != math.inf]
+    return {"fit": fit, "threshold": threshold_k(fit, min_gain, grid), "grid": grid,
+            "plateau_ci": (float(np.quantile(plateaus, 0.025)), float(np.quantile(plateaus, 0.975))),
+            "threshold_ci": (float(np.quantile(thresholds, 0.025)), float(np.quantile(thresholds, 0.975))),
+            "reached": len(finite) / n}
 
 
 def spearman(x, y) -> float:

@@ -3,7 +3,7 @@
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
     xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
-    xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local]    run or resume a study
+    xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--workers N]   run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
     xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
@@ -65,7 +65,8 @@ def _run(args) -> int:
     from xltlib.study import load_study
 
     study = load_study(args.study)  # validated before anything trains
-    counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor)
+    counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
+                       workers=args.workers)
     print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now "
           f"-> {args.out}", file=sys.stderr)
     return 0
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study")
     p.add_argument("--out", required=True)
     p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
+    p.add_argument("--workers", type=int, default=1,
+                   help="local executor: runs at once, in separate processes (CPU: toy models; default 1)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_run)
     p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")

@@ -36,6 +36,15 @@ class Intermediate:
     languages: tuple[str, ...] = ("en",)  # intermediate data languages: others = translated data
     epochs: float | None = None  # phase-1 budget override (default: the profile's)
 
+    def __post_init__(self):
+        # one experiment, one run: a multitask mix does not depend on the order its tasks are listed in,
+        # a single task has no mode, and size 1 is the whole training set
+        if self.mode == "multitask" or (len(self.tasks) <= 1 and self.mode in MODES):
+            object.__setattr__(self, "tasks", tuple(sorted(self.tasks)))
+            object.__setattr__(self, "mode", "multitask")
+        if self.size == 1:
+            object.__setattr__(self, "size", None)
+
     @property
     def key(self) -> dict:
         d = dataclasses.asdict(self)
