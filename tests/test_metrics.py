@@ -225,3 +225,32 @@ def test_saturating_fit_and_threshold_recover_a_known_curve():
     assert threshold_k(fit, 1.0, range(0, 20)) == 5
     rho, lo, hi = spearman_ci([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5])
     assert 0 < rho < 1 and lo <= rho <= hi
+
+
+def test_saturation_threshold_comes_with_a_seed_resampled_interval():
+    import numpy as np
+
+    from xltlib.analysis import saturation
+
+    rng = np.random.default_rng(0)
+    points = pd.DataFrame([{"seed": s, "k": k, "delta": 70 - 20 * np.exp(-0.5 * k) + rng.normal(0, 0.3)}
+                           for s in range(4) for k in (0, 1, 2, 4, 8, 12)])
+    sat = saturation(points, "k", "delta", min_gain=1.0, n=200)
+    assert sat["threshold"] in (4, 5, 6) and sat["reached"] > 0.9
+    assert sat["threshold_ci"][0] <= sat["threshold"] <= sat["threshold_ci"][1]
+    assert sat["plateau_ci"][0] < 70 < sat["plateau_ci"][1] + 0.5
+    flat = points.assign(delta=5 + rng.normal(0, 0.1, len(points)))  # no rise: the threshold is at once
+    assert saturation(flat, "k", "delta", min_gain=1.0, n=50)["threshold"] == 0
+
+
+def test_paired_deltas_pair_within_a_model_and_language_mean_skips_english():
+    from xltlib.analysis import language_mean, paired_deltas
+
+    scores = pd.DataFrame([{"model": m, "setup": s, "target": "xnli", "language": l, "seed": 0,
+                            "score": {"small": 10, "base": 50}[m] + (5 if s == "mnli" else 0) + (100 if l == "en" else 0)}
+                           for m in ("small", "base") for s in ("baseline", "mnli") for l in ("en", "nh")])
+    deltas = paired_deltas(scores)
+    assert len(deltas) == 4 and (deltas["delta"] == 5).all()
+    deltas.loc[deltas.language == "en", "delta"] = 99
+    means = language_mean(deltas, ["model", "setup"])
+    assert (means["delta"] == 5).all() and len(means) == 2

@@ -211,3 +211,58 @@ def test_submitit_local_executor_runs_each_run_as_a_job(tmp_path):
     counts = run_study(study, tmp_path, progress=False, executor="submitit-local")
     assert counts["ran"] == 2 and len(list((tmp_path / "results").glob("*.parquet"))) == 2
     assert list((tmp_path / "submitit").iterdir())  # the jobs' logs and pickles
+
+
+def test_the_same_experiment_is_the_same_run_however_it_is_written():
+    def ids(setup):
+        return {r.id for r in study_from_dict({**SMALL, "intermediate": [setup]}).runs()}
+
+    mix = ids({"name": "a", "tasks": ["mnli", "sst2"]})
+    assert mix == ids({"name": "b", "tasks": ["sst2", "mnli"], "mode": "multitask"})  # a mix has no order
+    assert ids({"name": "c", "tasks": ["mnli", "sst2"], "mode": "sequential"}) != \
+        ids({"name": "d", "tasks": ["sst2", "mnli"], "mode": "sequential"})  # a chain has one
+    assert ids({"name": "e", "tasks": ["mnli"], "size": 1}) == ids({"name": "f", "tasks": ["mnli"]})
+    assert ids({"name": "g", "tasks": ["mnli"], "mode": "sequential"}) == ids({"name": "h", "tasks": ["mnli"]})
+
+
+def test_translated_subsamples_draw_different_examples_per_language():
+    from xltlib.runner import training_examples
+
+    study = study_from_dict({**SMALL, "intermediate": [{"name": "x", "tasks": ["sst2"], "languages": ["en", "nh"],
+                                                        "size": 0.25}]})
+    examples = training_examples(study, "sst2", study.intermediate[0], seed=0)
+    by_lang = {lang: {e.id for e in examples if e.lang == lang} for lang in ("en", "nh")}
+    assert len(by_lang["en"]) == len(by_lang["nh"]) == 24  # a quarter of the smoke world's 96
+    assert by_lang["en"] != by_lang["nh"]
+    assert examples == training_examples(study, "sst2", study.intermediate[0], seed=0)
+
+
+def test_parallel_workers_give_the_same_results_as_one_process(tmp_path):
+    spec = {"name": "w", "profile": "smoke", "targets": ["udpos"], "languages": ["en", "nh"], "seeds": [0, 1],
+            "intermediate": ["baseline", "sst2"], "train_scale": 0.5}
+    study = study_from_dict(spec)
+    assert run_study(study, tmp_path / "one", progress=False)["ran"] == 4
+    assert run_study(study, tmp_path / "two", progress=False, workers=2)["ran"] == 4
+    a, b = (load_results(tmp_path / d).sort_values(["run_id", "language", "metric"]).reset_index(drop=True)
+            for d in ("one", "two"))
+    assert list(a.run_id) == list(b.run_id)
+    assert a["value"].to_numpy() == pytest.approx(b["value"].to_numpy(), abs=1.0)  # thread counts may differ
+    with pytest.raises(ConfigError, match="workers: expected a positive number"):
+        run_study(study, tmp_path / "three", progress=False, workers=0)
+
+
+def test_notebook_helpers_label_shared_runs_by_this_study(tmp_path):
+    from xltlib import notebook
+
+    first = {"name": "a", "profile": "smoke", "targets": ["tatoeba"], "languages": ["nh"], "seeds": [0],
+             "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.3}
+    notebook.run(first, str(tmp_path))
+    second = {**first, "intermediate": [{"name": "english", "tasks": ["mnli"], "languages": ["en"]}]}
+    table = notebook.run(second, str(tmp_path))  # the same run, cached, under this study's name
+    assert set(table.setup) == {"english"} and table.wall_time.nunique() == 1
+    sizes = notebook.training_sizes({**first, "intermediate": ["baseline", {"name": "q", "tasks": ["mnli", "sst2"],
+                                                                            "size": 0.5, "languages": ["en", "nh"]}]})
+    assert sizes.set_index("setup")["examples"].to_dict() == {"baseline": 0, "q": 4 * 48}
+    assert notebook.fill({"seeds": [0], "tasks": ["a"]}, seeds=[1], tasks=None).__dict__ == {"seeds": [1], "tasks": ["a"]}
+    assert notebook.train_languages("toy", ["mnli"])[0] == "en"
+    assert notebook.parameters(notebook.model_dir(first)) > 10_000

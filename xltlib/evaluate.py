@@ -141,6 +141,8 @@ def evaluate_retrieval(model, spec: TaskSpec, examples: list, tokenizer, lang: s
     queries = [e for e in examples if e.role == "query"]
     cands = [e for e in examples if e.role == "candidate"]
     q_emb, c_emb = embed(model, queries, tokenizer, spec), embed(model, cands, tokenizer, spec)
+    if spec.retrieval.center:  # queries are one language, candidates another: centre each side
+        q_emb, c_emb = q_emb - q_emb.mean(0), c_emb - c_emb.mean(0)
     metric = spec.metrics[0]
     if metric == "accuracy":
         paired = [i for i, q in enumerate(queries) if q.positives]

@@ -84,6 +84,14 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _spec_digest(spec) -> str:
+    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose."""
+    d = dataclasses.asdict(spec)
+    for prose in ("title", "notes"):
+        d.pop(prose, None)
+    return _digest(d)
+
+
 @dataclass(frozen=True)
 class Run:
     study: Study
@@ -93,18 +101,30 @@ class Run:
 
     def _base(self) -> dict:
         s = self.study
-        return {"profile": s.profile, "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
-                "benchmark": s.benchmark, "pooling": s.head_pooling, "lora": s.lora, "version": 1}
+        base = {"profile": s.profile, "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
+                "benchmark": s.benchmark, "pooling": s.head_pooling, "lora": s.lora, "version": 2}
+        if s.profile != "xtreme":  # the toy world's version and model config: a changed world is new runs
+            from xltlib.toy.pretrain import model_key
+
+            base["world"] = model_key(s.model_name)
+        return base
 
     @property
     def phase1_key(self) -> str | None:
         """Checkpoint key of the phase-1 encoder, shared by every target of this setup and seed."""
-        return None if not self.setup.tasks else "p1-" + _digest({**self._base(), "setup": self.setup.key})
+        if not self.setup.tasks:
+            return None
+        from xltlib.runner import source_spec
+
+        specs = [_spec_digest(source_spec(self.study, t)) for t in self.setup.tasks]
+        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs})
 
     @property
     def id(self) -> str:
-        return _digest({**self._base(), "setup": self.setup.key, "target": self.target,
-                        "languages": list(self.languages())})
+        from xltlib.runner import target_spec
+
+        return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
+                        "spec": _spec_digest(target_spec(self.study, self.target)), "languages": list(self.languages())})
 
     def languages(self) -> tuple[str, ...]:
         from xltlib.runner import target_spec

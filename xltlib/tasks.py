@@ -77,6 +77,9 @@ class RetrievalSpec:
     layer: int = 14
     of_layers: int = 24
     pooling: str = "mean"
+    # subtract each side's mean embedding before comparing (removes the language-identity direction;
+    # Libovicky et al. 2020). Off for XTREME, whose published numbers do not centre; on in the toy world.
+    center: bool = False
 
     def layer_for(self, num_layers: int) -> int:
         """The layer to pool for an encoder with ``num_layers`` layers.

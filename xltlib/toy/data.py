@@ -83,6 +83,8 @@ def toy_spec(name: str) -> TaskSpec:
         changes["qa_rules"] = "squad"  # toy languages have no MLQA normalization rules
     if name == "xcopa":
         changes["languages"] = ALL
+    if spec.retrieval:  # measured on toy-base Tatoeba nh: 9% nearest-neighbour accuracy raw, 30% centred
+        changes["retrieval"] = dataclasses.replace(spec.retrieval, center=True)
     return dataclasses.replace(spec, **changes)
 
 
