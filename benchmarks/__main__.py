@@ -2,6 +2,9 @@
 
     python -m benchmarks --model toy-base --shape xnli            # CPU, minutes
     python -m benchmarks --model xlm-roberta-large --shape xnli --device cuda   # real size, random weights
+    python -m benchmarks --task eval --model xlm-roberta-large --shape xnli --examples 75150   # 15-language XNLI
+    python -m benchmarks --task eval --model xlm-roberta-large --shape tatoeba --examples 72000  # retrieval
+    python -m benchmarks --task memory --model xlm-roberta-xxl --lora 16      # estimate, no allocation
 
 Both sides train the same model (a config with random weights: no download) on the same examples, in
 one process, one after the other:
@@ -35,8 +38,15 @@ MODELS = {  # name -> XLMRobertaConfig kwargs (random weights)
                              vocab_size=250002),
     "xlm-roberta-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                               vocab_size=250002),
+    # facebook/xlm-roberta-xl / -xxl (XLMRobertaXL architecture: pre-layer-norm)
+    "xlm-roberta-xl": dict(hidden_size=2560, num_hidden_layers=36, num_attention_heads=32, intermediate_size=10240,
+                           vocab_size=250880, xl=True),
+    "xlm-roberta-xxl": dict(hidden_size=4096, num_hidden_layers=48, num_attention_heads=32, intermediate_size=16384,
+                            vocab_size=250880, xl=True),
 }
-SHAPES = {"xnli": (45, 0.45, 128, 3), "squad": (180, 0.5, 384, 2)}  # median, sigma, max length, labels
+# median, sigma, max length, labels; tatoeba: single sentences (median ~14 XLM-R tokens), max length 512 as
+# XTREME's retrieval scripts allow
+SHAPES = {"xnli": (45, 0.45, 128, 3), "squad": (180, 0.5, 384, 2), "tatoeba": (14, 0.5, 512, 0)}
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 FLOP/s
 
 
@@ -47,13 +57,99 @@ def lengths(shape: str, n: int, seed: int = 0) -> list[int]:
     return [int(min(cap, max(8, x))) for x in raw.tolist()]
 
 
-def build(model_name: str, attn: str, device: str, labels: int):
-    from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
+def config(model_name: str, labels: int = 3, attn: str = "sdpa"):
+    from transformers import XLMRobertaConfig, XLMRobertaXLConfig
 
-    cfg = XLMRobertaConfig(**MODELS[model_name], max_position_embeddings=514, num_labels=labels,
-                           attn_implementation=attn)
+    kwargs = dict(MODELS[model_name])
+    cls = XLMRobertaXLConfig if kwargs.pop("xl", False) else XLMRobertaConfig
+    return cls(**kwargs, max_position_embeddings=514, num_labels=max(labels, 1), attn_implementation=attn)
+
+
+def build(model_name: str, attn: str, device: str, labels: int):
+    from transformers import AutoModelForSequenceClassification
+
     torch.manual_seed(0)
-    return XLMRobertaForSequenceClassification(cfg).to(device)
+    return AutoModelForSequenceClassification.from_config(config(model_name, labels, attn)).to(device)
+
+
+def batch_of(idx, lens, width, vocab, g, device):
+    ids = torch.randint(5, vocab, (len(idx), width), generator=g)
+    mask = torch.zeros(len(idx), width, dtype=torch.long)
+    for r, i in enumerate(idx):
+        mask[r, :lens[i]] = 1
+    return ids.masked_fill(mask == 0, 1).to(device), mask.to(device)
+
+
+def groups_of(lens, batch, grouped, seed=1):
+    order = sorted(range(len(lens)), key=lambda i: lens[i]) if grouped else list(range(len(lens)))
+    groups = [order[s:s + batch] for s in range(0, len(lens), batch)]
+    g = torch.Generator().manual_seed(seed)
+    return [groups[i] for i in torch.randperm(len(groups), generator=g).tolist()]
+
+
+def sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def eval_side(name, model_name, shape, n, batch, device, grouped, attn, bf16) -> dict:
+    """Zero-shot scoring (``xnli``: classify every pair) or retrieval (``tatoeba``: embed every sentence,
+    mean-pooled, then nearest neighbours of each query among the candidates)."""
+    _, _, cap, labels = SHAPES[shape]
+    lens = lengths(shape, n)
+    model = build(model_name, attn, device, labels).eval()
+    vocab = MODELS[model_name]["vocab_size"]
+    g = torch.Generator().manual_seed(2)
+    ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (bf16 and device == "cuda") else \
+        (lambda: torch.autocast("cpu", enabled=False))
+    groups = groups_of(lens, batch, grouped)
+    ids, mask = batch_of(groups[0], lens, cap, vocab, g, device)
+    with ctx():
+        model(input_ids=ids, attention_mask=mask)  # warm-up
+    sync(device)
+    start = time.perf_counter()
+    real = padded = 0
+    embeddings = []
+    for idx in groups:
+        width = max(lens[i] for i in idx) if grouped else cap
+        ids, mask = batch_of(idx, lens, width, vocab, g, device)
+        with ctx():
+            if shape == "tatoeba":
+                hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                embeddings.append(((hidden * m).sum(1) / m.sum(1)).float())
+            else:
+                model(input_ids=ids, attention_mask=mask).logits.argmax(-1)
+        real += int(mask.sum())
+        padded += mask.numel()
+    if embeddings:  # queries = first half, candidates = second half
+        e = torch.nn.functional.normalize(torch.cat(embeddings), dim=-1)
+        half = len(e) // 2
+        (e[:half] @ e[half:].T).topk(1, dim=-1)
+    sync(device)
+    seconds = time.perf_counter() - start
+    return {"side": name, "examples_per_s": n / seconds, "real_tokens_per_s": real / seconds,
+            "padding_share": 1 - real / padded, "seconds": seconds}
+
+
+def memory(model_name: str, lora: int | None) -> dict:
+    """Training memory estimate from the parameter count (built on the meta device: nothing allocated):
+    bf16 weights, and for the trained parameters fp32 master weights, gradients and two AdamW moments.
+    Activations are not included; on CUDA measure them with ``--task train``."""
+    from transformers import AutoModel
+
+    with torch.device("meta"):
+        model = AutoModel.from_config(config(model_name), add_pooling_layer=False)
+    params = sum(p.numel() for p in model.parameters())
+    if lora:  # rank-r adapters on query, key, value of every layer
+        cfg = model.config
+        trained = cfg.num_hidden_layers * 3 * 2 * lora * cfg.hidden_size
+    else:
+        trained = params
+    gib = (2 * params + 16 * trained) / 2**30
+    return {"model": model_name, "params": params, "trained_params": trained, "lora": lora,
+            "weights_and_optimizer_gib": gib}
 
 
 def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf16, fused) -> dict:
@@ -61,10 +157,8 @@ def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf
     lens = lengths(shape, n)
     model = build(model_name, attn, device, labels)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=fused and device == "cuda")
-    order = sorted(range(n), key=lambda i: lens[i]) if grouped else list(range(n))
-    groups = [order[s:s + batch] for s in range(0, n - batch + 1, batch)]
+    groups = [grp for grp in groups_of(lens, batch, grouped) if len(grp) == batch]
     g = torch.Generator().manual_seed(1)
-    groups = [groups[i] for i in torch.randperm(len(groups), generator=g).tolist()]
     vocab = MODELS[model_name]["vocab_size"]
     real = padded = done = 0
     if device == "cuda":
@@ -73,12 +167,7 @@ def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf
     for step in range(steps + 2):  # two warm-up steps
         idx = groups[step % len(groups)]
         width = max(lens[i] for i in idx) if grouped else cap
-        ids = torch.randint(5, vocab, (len(idx), width), generator=g)
-        mask = torch.zeros(len(idx), width, dtype=torch.long)
-        for r, i in enumerate(idx):
-            mask[r, :lens[i]] = 1
-        ids = ids.masked_fill(mask == 0, 1).to(device)
-        mask = mask.to(device)
+        ids, mask = batch_of(idx, lens, width, vocab, g, device)
         y = torch.randint(0, labels, (len(idx),), generator=g).to(device)
         ctx = torch.autocast("cuda", dtype=torch.bfloat16) if (bf16 and device == "cuda") else torch.autocast("cpu", enabled=False)
         with ctx:
@@ -87,15 +176,13 @@ def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf
         opt.step()
         opt.zero_grad(set_to_none=True)
         if step == 1:
-            if device == "cuda":
-                torch.cuda.synchronize()
+            sync(device)
             start = time.perf_counter()
         elif step > 1:
             real += int(mask.sum())
             padded += mask.numel()
             done += len(idx)
-    if device == "cuda":
-        torch.cuda.synchronize()
+    sync(device)
     seconds = time.perf_counter() - start
     params = sum(p.numel() for p in model.parameters())
     out = {"side": name, "examples_per_s": done / seconds, "real_tokens_per_s": real / seconds,
@@ -109,19 +196,33 @@ def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--task", default="train", choices=["train", "eval", "memory"],
+                   help="train steps, evaluation (--shape xnli: scoring; tatoeba: retrieval), or a memory estimate")
     p.add_argument("--model", default="toy-base", choices=list(MODELS))
     p.add_argument("--shape", default="xnli", choices=list(SHAPES))
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=None, help="train: 32 both sides; eval: 8 (Trainer) vs 128")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--examples", type=int, default=4096)
+    p.add_argument("--lora", type=int, default=None, help="memory: LoRA rank (default: full fine-tuning)")
     p.add_argument("--baseline-bf16", action="store_true", help="the baseline uses the Trainer's bf16 flag")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    common = dict(model_name=args.model, shape=args.shape, n=args.examples, batch=args.batch, steps=args.steps,
-                  device=args.device)
-    base = run_side("baseline", grouped=False, attn="eager", bf16=args.baseline_bf16, fused=False, **common)
-    ours = run_side("xltlib", grouped=True, attn="sdpa", bf16=True, fused=True, **common)
+    if args.task == "memory":
+        result = memory(args.model, args.lora)
+        print(json.dumps(result, indent=1) if args.json else
+              f"{args.model}: {result['params'] / 1e9:.2f}B parameters, {result['trained_params'] / 1e6:.1f}M trained; "
+              f"weights + optimizer state {result['weights_and_optimizer_gib']:.1f} GiB (activations not included)")
+        return 0
+    if args.task == "eval":
+        common = dict(model_name=args.model, shape=args.shape, n=args.examples, device=args.device)
+        base = eval_side("baseline", batch=args.batch or 8, grouped=False, attn="eager", bf16=args.baseline_bf16, **common)
+        ours = eval_side("xltlib", batch=args.batch or 128, grouped=True, attn="sdpa", bf16=True, **common)
+    else:
+        common = dict(model_name=args.model, shape=args.shape, n=args.examples, batch=args.batch or 32,
+                      steps=args.steps, device=args.device)
+        base = run_side("baseline", grouped=False, attn="eager", bf16=args.baseline_bf16, fused=False, **common)
+        ours = run_side("xltlib", grouped=True, attn="sdpa", bf16=True, fused=True, **common)
     result = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
               "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{torch.get_num_threads()}",
               "args": vars(args), "baseline": base, "xltlib": ours,
@@ -129,12 +230,16 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        print(f"{args.model} on {result['device']}, {args.shape}-shaped batches of {args.batch}, {args.steps} steps")
+        what = f"{args.steps} training steps" if args.task == "train" else f"evaluation of {args.examples} examples"
+        print(f"{args.model} on {result['device']}, {args.shape}-shaped data, {what}")
         for side in (base, ours):
             extra = f"  MFU {side['mfu']:.1%}" if side.get("mfu") else ""
             print(f"  {side['side']:<9} {side['examples_per_s']:8.1f} ex/s  {side['real_tokens_per_s']:10.0f} real tok/s  "
                   f"padding {side['padding_share']:.0%}{extra}")
         print(f"  speed-up (examples/s): {result['speedup_examples']:.2f}x")
+        if args.task == "eval" and args.shape == "xnli":
+            print(f"  15-language XNLI test (75,150 pairs) at this rate: {75150 / ours['examples_per_s']:.0f} s "
+                  f"(baseline {75150 / base['examples_per_s']:.0f} s)")
     return 0
 
 

@@ -97,7 +97,24 @@ def test_fine_tuning_learns_english_pos(smoke_dir, tokenizer):
 def test_every_format_trains_and_evaluates(smoke_dir, tokenizer, task):
     model = TransferModel.from_pretrained(str(smoke_dir))
     scores = target_scores(model, tokenizer, task, WORLD, languages=["en", "fh"], train_scale=0.25)
-    assert set(scores) == {"en", "fh"} and all(0 <= v <= 100 for v in scores.values())
+    # targets: zero-shot per language; intermediate tasks: English dev only
+    assert set(scores) == ({"en", "fh"} if toy_spec(task).role == "target" else {"en"})
+    assert all(0 <= v <= 100 for v in scores.values())
+
+
+def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_dir, capsys):
+    import json
+
+    from xltlib.cli import main
+    from xltlib.toy.check import format_table
+
+    assert main(["toy", "check", "--size", "smoke", "--json", "--tasks", "tatoeba,sst2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"tatoeba", "sst2"} and set(result["sst2"]) == {"en"}
+    assert set(result["tatoeba"]) == set(toy_spec("tatoeba").languages)
+    assert all(set(cell) == {"pretrained", "control"} for per in result.values() for cell in per.values())
+    table = format_table(result, WORLD)
+    assert "sst2 (dev)" in table and "majority" in table.splitlines()[0]
 
 
 def test_squad_v2_can_predict_no_answer(smoke_dir, tokenizer):

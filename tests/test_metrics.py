@@ -239,8 +239,12 @@ def test_saturation_threshold_comes_with_a_seed_resampled_interval():
     assert sat["threshold"] in (4, 5, 6) and sat["reached"] > 0.9
     assert sat["threshold_ci"][0] <= sat["threshold"] <= sat["threshold_ci"][1]
     assert sat["plateau_ci"][0] < 70 < sat["plateau_ci"][1] + 0.5
+    assert sat["bends"]
     flat = points.assign(delta=5 + rng.normal(0, 0.1, len(points)))  # no rise: the threshold is at once
     assert saturation(flat, "k", "delta", min_gain=1.0, n=50)["threshold"] == 0
+    line = points.assign(delta=2.0 * points["k"] + rng.normal(0, 0.1, len(points)))  # still rising: no plateau
+    sat = saturation(line, "k", "delta", min_gain=1.0, n=50)
+    assert not sat["bends"] and sat["threshold"] is None and sat["threshold_ci"] == (float("inf"), float("inf"))
 
 
 def test_paired_deltas_pair_within_a_model_and_language_mean_skips_english():

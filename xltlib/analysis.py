@@ -104,9 +104,11 @@ def saturation(points: pd.DataFrame, x: str, y: str, min_gain: float, n: int = 5
     """Fit ``y = a - b exp(-c x)`` to per-seed points and find the threshold x (integers up to the largest
     x) where the marginal gain per unit of x falls below ``min_gain``; uncertainty by resampling seeds.
 
-    Returns the fit, ``threshold`` (None: not reached in the range), and over ``n`` seed resamples the 95%
-    interval of the plateau ``a`` and of the threshold (``threshold_ci``; a resample whose threshold is
-    not reached counts as beyond the range), and ``reached``: the share of resamples that reach one.
+    Returns the fit, ``threshold`` (None: not reached in the range), ``bends`` (whether the fitted curve
+    covers most of its rise within the range, c * max(x) >= 1: only then is its plateau more than an
+    extrapolation), and over ``n`` seed resamples the 95% interval of the plateau ``a`` and of the
+    threshold (``threshold_ci``; a resample whose threshold is not reached counts as beyond the range,
+    inf), and ``reached``: the share of resamples that reach one.
     """
     grid = list(range(0, int(points[x].max()) + 1))
     fit = fit_saturating(points[x], points[y])
@@ -122,8 +124,9 @@ def saturation(points: pd.DataFrame, x: str, y: str, min_gain: float, n: int = 5
         thresholds.append(math.inf if t is None else t)
     finite = [t for t in thresholds if t != math.inf]
     return {"fit": fit, "threshold": threshold_k(fit, min_gain, grid), "grid": grid,
+            "bends": fit["c"] * max(grid) >= 1,
             "plateau_ci": (float(np.quantile(plateaus, 0.025)), float(np.quantile(plateaus, 0.975))),
-            "threshold_ci": (float(np.quantile(thresholds, 0.025)), float(np.quantile(thresholds, 0.975))),
+            "threshold_ci": tuple(float(np.quantile(thresholds, q, method="inverted_cdf")) for q in (0.025, 0.975)),
             "reached": len(finite) / n}
 
 

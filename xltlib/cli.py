@@ -51,12 +51,12 @@ def _toy_build(args) -> int:
 
 def _toy_check(args) -> int:
     from xltlib.toy.check import format_table, toy_check
-    from xltlib.toy.data import TARGETS, ToyWorld
+    from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
 
     world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
-    tasks = args.tasks.split(",") if args.tasks else TARGETS
+    tasks = args.tasks.split(",") if args.tasks else TARGETS + INTERMEDIATE
     result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty())
-    print(json.dumps(result) if args.json else format_table(result))
+    print(json.dumps(result) if args.json else format_table(result, world))
     return 0
 
 
@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
-            p.add_argument("--tasks", help="comma-separated toy target tasks (default: all)")
+            p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "
+                           "intermediate task, whose English dev score is shown)")
         p.set_defaults(func=func)
 
     p = sub.add_parser("run", help="run or resume a study (YAML) into a directory")

@@ -29,6 +29,9 @@ def profile_override(profile: str) -> str:
 
 def setup(profile: str, runs_dir: str | None, out_dir: str | None) -> tuple[str, str, Path]:
     """The profile (CI may override it), the run cache and the output folder (created) of a notebook."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without widgets
     profile = profile_override(profile)
     out = Path(out_dir or f"../reports/{profile}")
     out.mkdir(parents=True, exist_ok=True)

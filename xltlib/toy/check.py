@@ -13,9 +13,10 @@ import dataclasses
 
 from xltlib.data import load_examples
 from xltlib.model import TransferModel
-from xltlib.phases import fine_tune_target, primary, zero_shot
+from xltlib.evaluate import evaluate
+from xltlib.phases import dev_task, fine_tune_target, primary, zero_shot
 from xltlib.tasks import Format
-from xltlib.toy.data import TARGETS, ToyWorld, toy_spec
+from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld, toy_spec
 from xltlib.toy.pretrain import toy_model
 from xltlib.train import TrainConfig
 
@@ -47,11 +48,24 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
 
     if spec.format is not Format.RETRIEVAL:
         fine_tune_target(model, spec, tokenizer, toy_train_config(task, seed, train_scale), load, seed)
+    if spec.role != "target":  # an intermediate task: is it learned in English? (its English dev set)
+        dev = load(dev_task(spec), "en", "dev")
+        return {"en": primary(spec, evaluate(model, spec.name, spec, dev, tokenizer, "en"))}
     scores = zero_shot(model, spec, tokenizer, languages or spec.languages, load)
     return {lang: primary(spec, s) for lang, s in scores.items()}
 
 
-def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS, seed: int = 0,
+def majority(task: str, world: ToyWorld) -> float | None:
+    """English dev score of always answering the most frequent class or choice (None: no such baseline)."""
+    spec = toy_spec(task)
+    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
+        return None
+    dev = load_examples(dev_task(spec), "en", "dev", source=world).examples
+    labels = [e.label for e in dev]
+    return 100.0 * max(labels.count(l) for l in set(labels)) / len(labels)
+
+
+def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS + INTERMEDIATE, seed: int = 0,
               progress: bool = True) -> dict:
     model_dir = toy_model(size, progress=progress)
     result: dict = {}
@@ -63,14 +77,19 @@ def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS, s
         if progress:
             import sys
 
-            print(format_table({task: result[task]}).splitlines()[-1], file=sys.stderr, flush=True)
+            print(format_table({task: result[task]}, world).splitlines()[-1], file=sys.stderr, flush=True)
     return result
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict, world: ToyWorld = ToyWorld()) -> str:
+    """Targets: zero-shot test scores per language; intermediate tasks: English dev, beside the majority
+    baseline where there is one."""
     langs = list(dict.fromkeys(l for per in result.values() for l in per))
-    lines = ["task       " + " ".join(f"{l:>11}" for l in langs), "           " + " ".join(f"{'pre/ctl':>11}" for _ in langs)]
+    lines = ["task          " + " ".join(f"{l:>11}" for l in langs) + "   majority",
+             "              " + " ".join(f"{'pre/ctl':>11}" for _ in langs)]
     for task, per in result.items():
         cells = [f"{per[l]['pretrained']:5.1f}/{per[l]['control']:<5.1f}" if l in per else " " * 11 for l in langs]
-        lines.append(f"{task:<10} " + " ".join(cells))
+        base = majority(task, world)
+        role = "" if toy_spec(task).role == "target" else " (dev)"
+        lines.append(f"{task + role:<13} " + " ".join(cells) + (f"   {base:5.1f}" if base is not None else ""))
     return "\n".join(lines)
