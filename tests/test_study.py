@@ -266,3 +266,18 @@ def test_notebook_helpers_label_shared_runs_by_this_study(tmp_path):
     assert notebook.fill({"seeds": [0], "tasks": ["a"]}, seeds=[1], tasks=None).__dict__ == {"seeds": [1], "tasks": ["a"]}
     assert notebook.train_languages("toy", ["mnli"])[0] == "en"
     assert notebook.parameters(notebook.model_dir(first)) > 10_000
+
+
+def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_path, monkeypatch):
+    from xltlib import notebook
+
+    seen = {}
+
+    def fake_run_study(study, out, progress, executor, slurm, workers):
+        seen.update(executor=executor, slurm=slurm, workers=workers)
+
+    monkeypatch.setattr("xltlib.runner.run_study", fake_run_study)
+    monkeypatch.setenv("XLT_EXECUTOR", "slurm")
+    monkeypatch.setenv("XLT_SLURM", '{"slurm_partition": "gpu", "timeout_min": 60}')
+    notebook.run({"name": "a", "profile": "smoke", "targets": ["tatoeba"], "seeds": [0]}, str(tmp_path))
+    assert seen == {"executor": "slurm", "slurm": {"slurm_partition": "gpu", "timeout_min": 60}, "workers": 1}

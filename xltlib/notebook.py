@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -85,13 +86,20 @@ def workers(profile: str) -> int:
 
 
 def run(study: dict, runs_dir: str) -> pd.DataFrame:
-    """Run every unfinished run of ``study`` into ``runs_dir`` and return this study's results."""
+    """Run every unfinished run of ``study`` into ``runs_dir`` and return this study's results.
+
+    ``XLT_EXECUTOR=slurm`` submits the runs as Slurm jobs (submitit) and waits for them, with the
+    executor parameters in ``XLT_SLURM`` as JSON (e.g. ``{"slurm_partition": "gpu", "gpus_per_node": 1,
+    "timeout_min": 720}``)."""
     from xltlib.results import load_results
     from xltlib.runner import run_study
     from xltlib.study import study_from_dict
 
     s = study_from_dict(study, study.get("name", "notebook"))
-    run_study(s, runs_dir, progress=False, workers=workers(s.profile))
+    executor = os.environ.get("XLT_EXECUTOR", "local")
+    slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
+    run_study(s, runs_dir, progress=False, executor=executor, slurm=slurm,
+              workers=workers(s.profile) if executor == "local" else 1)
     names = {r.id: r.setup.name for r in s.runs()}
     table = load_results(runs_dir)
     table = table[table["run_id"].isin(names)].reset_index(drop=True)
