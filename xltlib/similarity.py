@@ -10,8 +10,8 @@ the cosine), since raw encoder centroids and gradients of one model all point mu
 Each returns a square DataFrame (tasks x tasks).
 
 >>> from xltlib.tasks import get_task
->>> format_overlap(get_task("mnli"), get_task("xnli")), format_overlap(get_task("ccg"), get_task("udpos"))
-(1.0, 0.5)
+>>> format_overlap(get_task("mnli"), get_task("xnli")), format_overlap(get_task("mnli"), get_task("udpos"))
+(1.0, 0.0)
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from xltlib.tasks import TaskSpec
 
 
 def format_overlap(a: TaskSpec, b: TaskSpec) -> float:
-    """0 for different formats; otherwise 0.5 + 0.5 x the Jaccard overlap of the label sets (formats
-    without label names — span QA, multiple choice — count as the same labels)."""
+    """0 for different formats; otherwise 0.5 + 0.5 x the Jaccard overlap of the label sets (tasks without
+    a fixed label set — span QA, multiple choice, CCG's open supertag set — count as the same labels)."""
     if a.format is not b.format:
         return 0.0
     if not a.labels or not b.labels:

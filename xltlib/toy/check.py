@@ -85,11 +85,12 @@ def format_table(result: dict, world: ToyWorld = ToyWorld()) -> str:
     """Targets: zero-shot test scores per language; intermediate tasks: English dev, beside the majority
     baseline where there is one."""
     langs = list(dict.fromkeys(l for per in result.values() for l in per))
-    lines = ["task          " + " ".join(f"{l:>11}" for l in langs) + "   majority",
-             "              " + " ".join(f"{'pre/ctl':>11}" for _ in langs)]
+    names = {t: t if toy_spec(t).role == "target" else f"{t} (dev)" for t in result}
+    width = max([len(n) for n in names.values()] + [4]) + 1
+    lines = ["task".ljust(width) + " ".join(f"{l:>11}" for l in langs) + "   majority",
+             " " * width + " ".join(f"{'pre/ctl':>11}" for _ in langs)]
     for task, per in result.items():
         cells = [f"{per[l]['pretrained']:5.1f}/{per[l]['control']:<5.1f}" if l in per else " " * 11 for l in langs]
         base = majority(task, world)
-        role = "" if toy_spec(task).role == "target" else " (dev)"
-        lines.append(f"{task + role:<13} " + " ".join(cells) + (f"   {base:5.1f}" if base is not None else ""))
+        lines.append(names[task].ljust(width) + " ".join(cells) + (f"   {base:5.1f}" if base is not None else ""))
     return "\n".join(lines)
