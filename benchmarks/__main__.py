@@ -5,6 +5,7 @@
     python -m benchmarks --task eval --model xlm-roberta-large --shape xnli --examples 75150   # 15-language XNLI
     python -m benchmarks --task eval --model xlm-roberta-large --shape tatoeba --examples 72000  # retrieval
     python -m benchmarks --task memory --model xlm-roberta-xxl --lora 16      # estimate, no allocation
+    python -m benchmarks --suite gpu        # the whole GPU table, as Markdown (one command, one process)
 
 Both sides train the same model (a config with random weights: no download) on the same examples, in
 one process, one after the other:
@@ -194,8 +195,26 @@ def run_side(name, model_name, shape, n, batch, steps, device, grouped, attn, bf
     return out
 
 
-def main(argv=None) -> int:
+# one command for the whole table: each entry is the arguments of one measurement
+SUITES = {
+    "gpu": ["--model xlm-roberta-large --shape xnli --steps 50",
+            "--model xlm-roberta-large --shape xnli --steps 50 --baseline-bf16",
+            "--model xlm-roberta-large --shape squad --steps 30 --batch 16",
+            "--task eval --model xlm-roberta-large --shape xnli --examples 75150",
+            "--task eval --model xlm-roberta-large --shape tatoeba --examples 72000",
+            "--model xlm-roberta-xl --shape xnli --steps 10 --batch 16",
+            *(f"--task memory --model {m}{lora}" for m in ("xlm-roberta-large", "xlm-roberta-xl", "xlm-roberta-xxl")
+              for lora in ("", " --lora 16"))],
+    "cpu": ["--model toy-base --shape xnli --steps 3 --examples 256 --batch 16",
+            "--task eval --model toy-base --shape tatoeba --examples 256",
+            "--task memory --model xlm-roberta-xxl --lora 16"],
+}
+
+
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--suite", choices=list(SUITES), help="run a whole table (gpu: the issue's; cpu: a quick check) "
+                   "and print it as Markdown")
     p.add_argument("--task", default="train", choices=["train", "eval", "memory"],
                    help="train steps, evaluation (--shape xnli: scoring; tatoeba: retrieval), or a memory estimate")
     p.add_argument("--model", default="toy-base", choices=list(MODELS))
@@ -207,13 +226,12 @@ def main(argv=None) -> int:
     p.add_argument("--lora", type=int, default=None, help="memory: LoRA rank (default: full fine-tuning)")
     p.add_argument("--baseline-bf16", action="store_true", help="the baseline uses the Trainer's bf16 flag")
     p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def measure(args) -> dict:
     if args.task == "memory":
-        result = memory(args.model, args.lora)
-        print(json.dumps(result, indent=1) if args.json else
-              f"{args.model}: {result['params'] / 1e9:.2f}B parameters, {result['trained_params'] / 1e6:.1f}M trained; "
-              f"weights + optimizer state {result['weights_and_optimizer_gib']:.1f} GiB (activations not included)")
-        return 0
+        return memory(args.model, args.lora)
     if args.task == "eval":
         common = dict(model_name=args.model, shape=args.shape, n=args.examples, device=args.device)
         base = eval_side("baseline", batch=args.batch or 8, grouped=False, attn="eager", bf16=args.baseline_bf16, **common)
@@ -223,23 +241,63 @@ def main(argv=None) -> int:
                       steps=args.steps, device=args.device)
         base = run_side("baseline", grouped=False, attn="eager", bf16=args.baseline_bf16, fused=False, **common)
         ours = run_side("xltlib", grouped=True, attn="sdpa", bf16=True, fused=True, **common)
-    result = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-              "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{torch.get_num_threads()}",
-              "args": vars(args), "baseline": base, "xltlib": ours,
-              "speedup_examples": ours["examples_per_s"] / base["examples_per_s"]}
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        what = f"{args.steps} training steps" if args.task == "train" else f"evaluation of {args.examples} examples"
-        print(f"{args.model} on {result['device']}, {args.shape}-shaped data, {what}")
-        for side in (base, ours):
-            extra = f"  MFU {side['mfu']:.1%}" if side.get("mfu") else ""
-            print(f"  {side['side']:<9} {side['examples_per_s']:8.1f} ex/s  {side['real_tokens_per_s']:10.0f} real tok/s  "
-                  f"padding {side['padding_share']:.0%}{extra}")
-        print(f"  speed-up (examples/s): {result['speedup_examples']:.2f}x")
-        if args.task == "eval" and args.shape == "xnli":
-            print(f"  15-language XNLI test (75,150 pairs) at this rate: {75150 / ours['examples_per_s']:.0f} s "
-                  f"(baseline {75150 / base['examples_per_s']:.0f} s)")
+    return {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+            "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{torch.get_num_threads()}",
+            "args": vars(args), "baseline": base, "xltlib": ours,
+            "speedup_examples": ours["examples_per_s"] / base["examples_per_s"]}
+
+
+def report(args, result: dict) -> str:
+    if args.task == "memory":
+        return (f"{args.model}: {result['params'] / 1e9:.2f}B parameters, {result['trained_params'] / 1e6:.1f}M trained; "
+                f"weights + optimizer state {result['weights_and_optimizer_gib']:.1f} GiB (activations not included)")
+    what = f"{args.steps} training steps" if args.task == "train" else f"evaluation of {args.examples} examples"
+    lines = [f"{args.model} on {result['device']}, {args.shape}-shaped data, {what}"]
+    base, ours = result["baseline"], result["xltlib"]
+    for side in (base, ours):
+        extra = f"  MFU {side['mfu']:.1%}" if side.get("mfu") else ""
+        extra += f"  peak {side['peak_memory_gib']:.1f} GiB" if side.get("peak_memory_gib") else ""
+        lines.append(f"  {side['side']:<9} {side['examples_per_s']:8.1f} ex/s  {side['real_tokens_per_s']:10.0f} real tok/s  "
+                     f"padding {side['padding_share']:.0%}{extra}")
+    lines.append(f"  speed-up (examples/s): {result['speedup_examples']:.2f}x")
+    if args.task == "eval" and args.shape == "xnli":
+        lines.append(f"  15-language XNLI test (75,150 pairs) at this rate: {75150 / ours['examples_per_s']:.0f} s "
+                     f"(baseline {75150 / base['examples_per_s']:.0f} s)")
+    return "\n".join(lines)
+
+
+def suite_table(name: str, device: str) -> str:
+    """Every measurement of a suite, one process, as a Markdown table (ratios from the same run)."""
+    rows = ["| arguments | baseline ex/s | xltlib ex/s | speed-up | padding | xltlib MFU | xltlib peak GiB | memory estimate |",
+            "|---|---|---|---|---|---|---|---|"]
+    for line in SUITES[name]:
+        args = parser().parse_args(line.split() + ["--device", device])
+        try:
+            r = measure(args)
+        except torch.OutOfMemoryError as exc:  # a size that does not fit is a result, not the end of the table
+            rows.append(f"| `{line}` | out of memory: {str(exc).splitlines()[0][:80]} | | | | | | |")
+            torch.cuda.empty_cache()
+            continue
+        if args.task == "memory":
+            rows.append(f"| `{line}` | | | | | | | {r['params'] / 1e9:.2f}B params, {r['trained_params'] / 1e6:.1f}M "
+                        f"trained: {r['weights_and_optimizer_gib']:.1f} GiB |")
+            continue
+        b, o = r["baseline"], r["xltlib"]
+        mfu = f"{o['mfu']:.1%}" if o.get("mfu") else ""
+        peak = f"{o['peak_memory_gib']:.1f}" if o.get("peak_memory_gib") else ""
+        rows.append(f"| `{line}` | {b['examples_per_s']:.1f} | {o['examples_per_s']:.1f} | {r['speedup_examples']:.2f}x | "
+                    f"{b['padding_share']:.0%} -> {o['padding_share']:.0%} | {mfu} | {peak} | |")
+    device_name = torch.cuda.get_device_name() if device == "cuda" else f"cpu x{torch.get_num_threads()}"
+    return f"{device_name}, torch {torch.__version__}: `python -m benchmarks --suite {name}`\n\n" + "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.suite:
+        print(suite_table(args.suite, args.device))
+        return 0
+    result = measure(args)
+    print(json.dumps(result, indent=1) if args.json else report(args, result))
     return 0
 
 

@@ -34,3 +34,10 @@ def test_memory_estimate_uses_real_size_configs_without_allocating(capsys):
     assert main(["--task", "memory", "--model", "xlm-roberta-xl", "--json"]) == 0
     xl = json.loads(capsys.readouterr().out)
     assert 3.4e9 < xl["params"] < 3.6e9 and xl["weights_and_optimizer_gib"] > 50  # full fine-tuning: 18 bytes/param
+
+
+def test_one_command_runs_a_whole_suite_as_a_markdown_table(capsys):
+    assert main(["--suite", "cpu", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(rows) == 3 and "x |" in rows[0] and "GiB" in rows[2]
