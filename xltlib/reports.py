@@ -88,5 +88,5 @@ def _index(out: Path) -> None:
         "<!doctype html><meta charset='utf-8'><title>xltlib reports</title>"
         "<h1>xltlib reports</h1><p>Profile <b>toy</b>: the synthetic toy world (numbers are about that world, "
         "not about XTREME); <b>xtreme</b>: the real benchmark.</p>"
-        "<table border=1 cellpadding=4><tr><th>profile</th><th>report</th><th>run time</th></tr>"
+        "<table border=1 cellpadding=4><tr><th>profile</th><th>report</th><th>last call's time (cached runs only load)</th></tr>"
         + "".join(rows) + "</table>\n", encoding="utf-8")
