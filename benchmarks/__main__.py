@@ -18,10 +18,10 @@ one process, one after the other:
 Reported: examples/s, real (non-pad) tokens/s, padding share, the ratio xltlib / baseline, and on CUDA
 the MFU (6 x parameters x real tokens / s / the device's peak bf16 FLOP/s) and peak memory.
 
-Sequence lengths: ``toy`` shapes come from the toy world's own data; ``xnli`` / ``squad`` shapes are
-lognormal approximations of XLM-R token counts (XNLI/MNLI pairs: median ~45 tokens, capped at 128;
-SQuAD question + context windows: median ~180, capped at 384), to be replaced by histograms of the
-real tokenized datasets where the Hub is reachable.
+Sequence lengths: the ``xnli`` / ``squad`` / ``tatoeba`` shapes are lognormal approximations of XLM-R
+token counts (XNLI/MNLI pairs: median ~45 tokens, capped at 128; SQuAD question + context windows:
+median ~180, capped at 384; Tatoeba sentences: median ~14, capped at 512), to be replaced by histograms
+of the real tokenized datasets where the Hub is reachable.
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ import platform
 import time
 
 import torch
+
+from xltlib.model import mean_pool
 
 MODELS = {  # name -> XLMRobertaConfig kwargs (random weights)
     "toy-base": dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512, vocab_size=1400),
@@ -118,8 +120,7 @@ def eval_side(name, model_name, shape, n, batch, device, grouped, attn, bf16) ->
         with ctx():
             if shape == "tatoeba":
                 hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
-                m = mask.unsqueeze(-1).to(hidden.dtype)
-                embeddings.append(((hidden * m).sum(1) / m.sum(1)).float())
+                embeddings.append(mean_pool(hidden, mask).float())
             else:
                 model(input_ids=ids, attention_mask=mask).logits.argmax(-1)
         real += int(mask.sum())

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from xltlib.tasks import Format, get_task
+from xltlib.tasks import get_task
 
 KEYS = ["model", "setup", "intermediate", "mode", "target", "language", "seed"]
 
@@ -22,10 +22,7 @@ def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for target, part in test.groupby("target"):
         spec = get_task(target)
-        if spec.format is Format.SPAN_QA:
-            part = part[part["metric"].isin(["exact_match", "f1"])]
-        else:
-            part = part[part["metric"] == spec.metrics[0]]
+        part = part[part["metric"].isin(spec.primary_metrics)]
         keys = [k for k in KEYS + ["run_id"] if k in part.columns]
         rows.append(part.groupby(keys, dropna=False)["value"].mean().reset_index().rename(columns={"value": "score"}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYS + ["score"])

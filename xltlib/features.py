@@ -138,8 +138,8 @@ def collate(features: Features, indices: list[int], pad_id: int) -> dict[str, to
     else:
         ids = _pad([it["input_ids"] for it in items], pad_id)
         batch = {"input_ids": ids, "attention_mask": (ids != pad_id).long()}
-    if "segments" in items[0] and "choices" not in items[0]:
-        batch["segments"] = _pad([it["segments"] for it in items], 2)
+        if "segments" in items[0]:
+            batch["segments"] = _pad([it["segments"] for it in items], 2)
     if "label" in items[0]:
         batch["labels"] = torch.tensor([it["label"] for it in items])
     if "labels" in items[0]:

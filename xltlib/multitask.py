@@ -19,7 +19,7 @@ import torch
 from xltlib import distributed
 from xltlib.evaluate import to_device, autocast, device_of
 from xltlib.features import Features, batches, collate
-from xltlib.train import TrainConfig, _optimizer, accelerator_world, linear_schedule
+from xltlib.train import TrainConfig, _optimizer, accelerator_world, linear_schedule, optimizer_step
 
 
 def sampling_probabilities(sizes: dict[str, int], sampler: str, temperature: float = 2.0) -> dict[str, float]:
@@ -68,10 +68,7 @@ def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConf
         with autocast(device):
             loss = stepper(task, batch)["loss"]
         distributed.backward(loss)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(model, opt, sched, cfg.max_grad_norm)
         value = loss.item()
         if not math.isfinite(value):
             raise FloatingPointError(f"phase 1 ({task}): non-finite training loss")

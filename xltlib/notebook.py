@@ -77,6 +77,13 @@ def banner(profile: str):
     return Markdown(BANNERS.get(profile, f"**Profile `{profile}`**"))
 
 
+def _study(study: dict):
+    """A notebook's study dict, validated (every error names the field)."""
+    from xltlib.study import study_from_dict
+
+    return study_from_dict(study, study.get("name", "notebook"))
+
+
 def workers(profile: str) -> int:
     """Runs at once: ``$XLT_WORKERS``, else one per CPU core (up to 4) for the toy profile (its tiny models
     do not use more than a core each), else one (smoke: too small to gain; xtreme: one GPU)."""
@@ -93,9 +100,8 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
     "timeout_min": 720}``)."""
     from xltlib.results import load_results
     from xltlib.runner import run_study
-    from xltlib.study import study_from_dict
 
-    s = study_from_dict(study, study.get("name", "notebook"))
+    s = _study(study)
     executor = os.environ.get("XLT_EXECUTOR", "local")
     slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
     run_study(s, runs_dir, progress=False, executor=executor, slurm=slurm,
@@ -111,9 +117,8 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
 def model_dir(study: dict) -> str:
     """The study's pretrained model: a toy model's cache directory (built on first use) or a Hub id."""
     from xltlib.runner import base_model
-    from xltlib.study import study_from_dict
 
-    return base_model(study_from_dict(study, study.get("name", "notebook")))
+    return base_model(_study(study))
 
 
 def english_train(study, task: str) -> list:
@@ -126,9 +131,8 @@ def english_train(study, task: str) -> list:
 def training_sizes(study: dict) -> pd.DataFrame:
     """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
     from xltlib.runner import load_split, subsample_size
-    from xltlib.study import study_from_dict
 
-    s = study_from_dict(study, study.get("name", "notebook"))
+    s = _study(study)
     return pd.DataFrame([{"setup": setup.name, "intermediate": "+".join(setup.tasks) or "none",
                           "examples": sum(subsample_size(len(load_split(s, t, l, "train").examples), setup)
                                           for t in setup.tasks for l in setup.languages)}
@@ -137,8 +141,6 @@ def training_sizes(study: dict) -> pd.DataFrame:
 
 def plan(study: dict) -> pd.DataFrame:
     """The runs a study will make (or reuse), one row each."""
-    from xltlib.study import study_from_dict
-
-    s = study_from_dict(study, study.get("name", "notebook"))
+    s = _study(study)
     return pd.DataFrame([{"setup": r.setup.name, "intermediate": "+".join(r.setup.tasks) or "none",
                           "target": r.target, "seed": r.seed, "run_id": r.id} for r in s.runs()])

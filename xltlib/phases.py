@@ -50,6 +50,4 @@ def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader) -> dict
 
 def primary(spec: TaskSpec, scores: dict) -> float:
     """The one number per language: the first metric; QA: (EM + F1) / 2."""
-    if spec.format is Format.SPAN_QA:
-        return (scores["exact_match"] + scores["f1"]) / 2
-    return scores[spec.metrics[0]]
+    return sum(scores[m] for m in spec.primary_metrics) / len(spec.primary_metrics)

@@ -142,9 +142,9 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         from xltlib.multitask import train_multitask
 
         start = time.time()
-        model = TransferModel.from_pretrained(base_model(study), pooling=study.head_pooling,
-                                              lora=study.lora).to(distributed.device())
-        tokenizer = load_tokenizer(base_model(study))
+        base = base_model(study)
+        model = TransferModel.from_pretrained(base, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
+        tokenizer = load_tokenizer(base)
         feats = {}
         for task in setup.tasks:
             spec = source_spec(study, task)

@@ -117,8 +117,9 @@ class TaskSpec:
     notes: str = ""
 
     @property
-    def primary_metric(self) -> str:
-        return "qa_score" if self.format is Format.SPAN_QA else self.metrics[0]
+    def primary_metrics(self) -> tuple[str, ...]:
+        """The metrics whose mean is the task's one number per language: QA (EM + F1) / 2, else the first."""
+        return ("exact_match", "f1") if self.format is Format.SPAN_QA else self.metrics[:1]
 
     def splits(self) -> tuple[str, ...]:
         return tuple(s for s in SPLITS if s in self.hub or (s == "train" and self.train_task))

@@ -51,6 +51,14 @@ def linear_schedule(opt, total: int, warmup: float):
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
 
 
+def optimizer_step(model, opt, sched, max_grad_norm: float) -> None:
+    """Clip the gradient norm, step the optimizer and the schedule, clear the gradients."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
               dev: tuple[list, str] | None = None, progress: bool = False) -> dict:
     """Train ``model`` on ``train`` through head ``head``; with ``dev=(examples, lang)``, evaluate
@@ -88,10 +96,7 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
             distributed.backward(loss)
             if (n + 1) % cfg.grad_accum:
                 continue
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            optimizer_step(model, opt, sched, cfg.max_grad_norm)
             step += 1
             bar.update(1)
             history["losses"].append(loss.item() * cfg.grad_accum)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from xltlib.tasks import Format, get_benchmark, get_task
+from xltlib.tasks import get_benchmark, get_task
 
 REQUIRED = ("task", "language", "metric", "value")
 
@@ -23,11 +23,8 @@ def _task_language_scores(table: pd.DataFrame, benchmark: str, by: list[str]) ->
     for name in get_benchmark(benchmark).tasks:
         spec = get_task(name, benchmark)
         part = table[(table["task"] == name) & table["language"].isin(spec.languages)]
-        if spec.format is Format.SPAN_QA:
-            part = part[part["metric"].isin(["exact_match", "f1"])]
-            # (EM + F1) / 2 per language: average over both metrics (and anything else not in `by`)
-        else:
-            part = part[part["metric"] == spec.metrics[0]]
+        # QA: (EM + F1) / 2 per language, the mean over both metrics (and anything else not in `by`)
+        part = part[part["metric"].isin(spec.primary_metrics)]
         if part.empty:
             continue
         scores = part.groupby(by + ["language"], dropna=False)["value"].mean().reset_index()

@@ -161,7 +161,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=size.lr, betas=(0.9, 0.98), eps=1e-6)
-    from xltlib.train import linear_schedule
+    from xltlib.train import linear_schedule, optimizer_step
 
     sched = linear_schedule(opt, size.steps, 0.05)
     stream = corpus(random.Random(seed + 1))
@@ -179,10 +179,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
         inputs, labels = mask_tokens(enc["input_ids"], tokenizer, special, gen)
         loss = model(input_ids=inputs, attention_mask=enc["attention_mask"], labels=labels).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(model, opt, sched, 1.0)
         tokens += int(enc["attention_mask"].sum())
         losses.append(loss.item())
         if step % 50 == 0:
