@@ -8,6 +8,7 @@ import pytest
 from xltlib.data import load_examples
 from xltlib.examples import EXAMPLE_TYPES, SpanQAExample
 from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
+from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES
 
 SMOKE = ToyWorld.smoke()
@@ -89,3 +90,56 @@ def test_qa_answers_are_the_asked_constituent():
 def test_intermediate_tasks_render_in_any_language():
     data = load_examples("mnli", "fl", "train", source=SMOKE)  # "synthetic multilingual" MNLI
     assert data[0].lang == "fl" and len(data) == SMOKE.train
+
+
+def test_pawsx_negatives_swap_two_entities_and_positives_keep_their_roles():
+    en = LANGUAGES["en"]
+    names = {en.adapt_name(n) for n in W.FIRST_NAMES + W.ORG_HEADS}
+    for e in generate("pawsx", "en", "test", SMOKE):
+        order = lambda text: [w for w in text.split() if w in names]
+        a, b = order(e.text_a), order(e.text_b)
+        assert sorted(a) == sorted(b) and len(a) >= 2  # the same entities on both sides
+        assert (a == b) == (e.label == "1"), e  # a swap is what makes a pair a non-paraphrase
+
+
+def test_pretraining_corpus_borrows_english_words_and_uses_the_copa_connectives():
+    import random
+
+    from xltlib.toy.pretrain import code_switch, corpus
+    from xltlib.toy.world import Frame, NP, Person
+
+    mh = LANGUAGES["mh"]
+    tokens = mh.render(Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",))))
+    assert code_switch(tokens, mh, random.Random(0), rate=0.0) == tokens
+    switched = [t.form for t in code_switch(tokens, mh, random.Random(0), rate=1.0)]
+    assert switched == [mh.adapt_name("Ana"), "eat", "the", "bread", "fresh", "."]  # words, not names; mh order
+    assert code_switch(LANGUAGES["en"].render(Frame(Person(("Ana",)), "eat", None)), LANGUAGES["en"],
+                       random.Random(0), rate=1.0)[1].form == "eat"
+    stream = corpus(random.Random(0))
+    words = {w for _ in range(3000) for w in next(stream).split()}
+    for lang in LANGUAGES.values():  # COPA asks with "then"/"because": every language must have seen them
+        assert {lang.word("then"), lang.word("because")} <= words, lang.code
+
+
+def test_pretraining_batches_hold_whole_documents_grouped_by_length():
+    import random
+
+    from xltlib.toy.pretrain import length_batches
+
+    class Tok:  # one id per character, framed by <s> = 0 and </s> = 2
+        bos_token_id, eos_token_id, pad_token_id = 0, 2, 1
+
+        def __call__(self, docs, truncation, max_length):
+            return {"input_ids": [([0] + [ord(c) for c in d] + [2])[:max_length] for d in docs]}
+
+    docs = ["x" * random.Random(i).randint(1, 30) for i in range(10_000)]
+    batches = length_batches(Tok(), iter(docs), max_tokens=64, max_len=16, rng=random.Random(0), pool=16)
+    rows, real, total = [], 0, 0
+    while len(rows) < 64:  # one pool: 16 * 64 // 16 = 64 documents
+        ids, mask = next(batches)
+        assert ids.numel() <= 64 and (ids[:, 0] == 0).all()  # each row one document, from the first position
+        assert (ids[mask == 0] == 1).all()
+        rows += [r[m.bool()].tolist() for r, m in zip(ids, mask)]
+        real, total = real + int(mask.sum()), total + ids.numel()
+    expected = [([0] + [ord("x")] * len(d) + [2])[:16] for d in docs[:64]]  # every document, none lost
+    assert sorted(rows) == sorted(expected) and real >= 0.9 * total  # little padding

@@ -83,6 +83,14 @@ class ToyLanguage:
         lex.update({m: (self.write(m),) for m in LOANWORDS})
         return lex
 
+    @cached_property
+    def _meanings(self) -> dict[str, str]:
+        return {form: meaning for meaning, forms in self.lexicon.items() for form in forms}
+
+    def meaning_of(self, form: str) -> str | None:
+        """The meaning a word form of this language names (None: not a lexicon word, e.g. a name)."""
+        return self._meanings.get(form)
+
     def _new_word(self, rng, used, short) -> str:
         for attempt in range(10_000):
             syllables = 1 if short and attempt < 50 else rng.choice((2, 2, 3))

@@ -87,20 +87,22 @@ def nli(rng, lang: ToyLanguage, i: int, genre=None, adversarial=False) -> Classi
     return ClassificationExample(str(i), text_of(lang.render(p)), text_of(lang.render(h, variant)), label, lang.code)
 
 
+def _entity(rng) -> "W.Person | W.Org":
+    return W.Org((rng.choice(W.ORG_HEADS), rng.choice(W.ORG_TYPES))) if rng.random() < 0.2 else W.sample_person(rng)
+
+
 def paraphrase(rng, lang: ToyLanguage, i: int) -> ClassificationExample:
-    """PAWS-like: positives reorder/synonymize; negatives swap words (same bag of words, other meaning)."""
+    """PAWS-like: two named entities in one event. Positives restate it (synonyms, the time fronted);
+    negatives swap the two entities' roles -- the same bag of words with another meaning, as PAWS swaps
+    "flights from New York to Florida" into "flights from Florida to New York"."""
     positive = i % 2 == 0
-    if rng.random() < 0.5:  # two people: "Ana sees Boris" vs "Boris sees Ana"
-        a, b = rng.sample(W.FIRST_NAMES, 2)
-        f = W.Frame(W.Person((a,)), rng.choice(("see", "find")), W.Person((b,)), W.sample_place(rng), rng.choice(W.TIMES))
-        g = f.with_(agent=f.obj, obj=f.agent)
-    else:  # adjectives swapped between subject and object: "the black dog sees the red ball"
-        subj, obj = W.sample_np(rng, {"animal"}, 0), W.sample_np(rng, {"thing", "vehicle"}, 0)
-        c1, c2 = rng.sample(("white", "black", "old", "big", "small"), 2)
-        f = W.Frame(dataclasses.replace(subj, adjs=(c1,)), "see", dataclasses.replace(obj, adjs=(c2,)),
-                    None, rng.choice(W.TIMES))
-        g = f.with_(agent=dataclasses.replace(subj, adjs=(c2,)), obj=dataclasses.replace(obj, adjs=(c1,)))
-    second = f if positive else g
+    while True:
+        a, b = _entity(rng), _entity(rng)
+        if a.names[0] != b.names[0]:
+            break
+    f = W.Frame(a, rng.choice(("see", "find")), b, W.sample_place(rng) if rng.random() < 0.5 else None,
+                rng.choice(W.TIMES) if rng.random() < 0.7 else None)
+    second = f if positive else f.with_(agent=b, obj=a)
     text_b = text_of(lang.render(second, rng.randrange(2), front_time=rng.random() < 0.5))
     return ClassificationExample(str(i), text_of(lang.render(f)), text_b, "1" if positive else "0", lang.code)
 
