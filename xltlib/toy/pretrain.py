@@ -1,13 +1,17 @@
 """The toy XLM-R: a tokenizer trained on the toy corpus and a tiny ``XLMRobertaForMaskedLM`` pretrained by MLM.
 
-    $ xlt toy build --size base        # ~6 min on 2 CPU cores, then cached
+    $ xlt toy build --size base        # ~8 min on 2 CPU cores, then cached
     >>> model_dir = toy_model("smoke")  # doctest: +SKIP
 
-The corpus mixes every kind of sentence the tasks use (events, stories, questions, sentiment, scripts)
-in every toy language, each language sampled by its resource share. The tokenizer is a SentencePiece-
-style subword model (BPE over ▁-marked words, as SentencePiece marks them) loaded through ``XLMRobertaTokenizerFast``; the model is ``XLMRobertaForMaskedLM``.
-Both are saved with ``save_pretrained`` under ``$XLT_CACHE/toy/<hash>``, where the hash covers the
-world version, the languages and the size's config, so a second call loads instead of training.
+The corpus mixes every kind of sentence the tasks use (events, stories, questions, sentiment, scripts
+told with "then" and "because") in every toy language, each language sampled by its resource share;
+non-English documents borrow a tenth of their words from English (``CODE_SWITCH``). Every size sees
+the same corpus: 3000 steps of about 2,000 tokens, whole documents grouped by length.
+
+The tokenizer is a SentencePiece-style subword model (BPE over ▁-marked words, as SentencePiece marks
+them) loaded through ``XLMRobertaTokenizer``; the model is ``XLMRobertaForMaskedLM``. Both are saved
+with ``save_pretrained`` under ``$XLT_CACHE/toy/<hash>``, where the hash covers the world version, the
+languages and the size's config, so a second call loads instead of training.
 """
 from __future__ import annotations
 
