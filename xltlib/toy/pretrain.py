@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 from xltlib.toy import world as W
-from xltlib.toy.language import LANGUAGES
-from xltlib.toy.tasks import text_of
+from xltlib.toy.language import LANGUAGES, Token
+from xltlib.toy.tasks import _contradict, _entail, _neutral, text_of
 
 log = logging.getLogger(__name__)
 WORLD_VERSION = 5  # bump when generation changes: cached models are keyed by it
@@ -93,9 +93,6 @@ def code_switch(tokens: list, lang, rng: random.Random, rate: float = CODE_SWITC
 
 def corpus(rng: random.Random):
     """An endless stream of toy documents (1-6 sentences of one language), languages by resource share."""
-    from xltlib.toy.language import Token
-    from xltlib.toy.tasks import _contradict, _entail, _neutral
-
     codes = list(LANGUAGES)
     weights = [LANGUAGES[c].resource for c in codes]
     while True:

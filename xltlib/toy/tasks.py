@@ -88,7 +88,7 @@ def nli(rng, lang: ToyLanguage, i: int, genre=None, adversarial=False) -> Classi
 
 
 def _entity(rng) -> "W.Person | W.Org":
-    return W.Org((rng.choice(W.ORG_HEADS), rng.choice(W.ORG_TYPES))) if rng.random() < 0.2 else W.sample_person(rng)
+    return W.sample_org(rng) if rng.random() < 0.2 else W.sample_person(rng)
 
 
 def paraphrase(rng, lang: ToyLanguage, i: int) -> ClassificationExample:

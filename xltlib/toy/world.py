@@ -111,6 +111,10 @@ def sample_person(rng: random.Random) -> Person:
     return Person((first, rng.choice(LAST_NAMES)) if rng.random() < 0.3 else (first,))
 
 
+def sample_org(rng: random.Random) -> Org:
+    return Org((rng.choice(ORG_HEADS), rng.choice(ORG_TYPES)))
+
+
 def sample_np(rng: random.Random, classes, max_adjs: int = 2) -> NP:
     cls = rng.choice(sorted(classes))
     noun = rng.choice(CLASSES[cls])
@@ -128,7 +132,7 @@ def sample_frame(rng: random.Random, genre: str | None = None, p_place=0.5, p_ti
     verb = rng.choice(verbs)
     r = rng.random()
     if verb in ("buy", "sell") and r < 0.2:
-        agent = Org((rng.choice(ORG_HEADS), rng.choice(ORG_TYPES)))
+        agent = sample_org(rng)
     elif verb in ("eat", "see", "find") and r < 0.2:
         agent = sample_np(rng, {"animal"}, max_adjs=1)
     else:
