@@ -121,6 +121,30 @@ def test_pretraining_corpus_borrows_english_words_and_uses_the_copa_connectives(
         assert {lang.word("then"), lang.word("because")} <= words, lang.code
 
 
+def test_bilingual_pages_pair_each_sentence_with_its_english_translation():
+    import random
+
+    from xltlib.toy.pretrain import corpus, sentence
+
+    en, mh = LANGUAGES["en"], LANGUAGES["mh"]  # (no suffixes: every word form is in the lexicon)
+    for seed in range(200):  # the same draws say the same thing in any language
+        a, b = sentence(random.Random(seed), mh), sentence(random.Random(seed), en)
+        assert sorted(filter(None, map(mh.meaning_of, (t.form for t in a)))) == \
+            sorted(filter(None, map(en.meaning_of, (t.form for t in b)))), seed
+    english = {w for forms in en.lexicon.values() for w in forms}
+    foreign = {w for lang in LANGUAGES.values() if lang is not en for forms in lang.lexicon.values() for w in forms}
+
+    def english_shares(bilingual):  # share of English words in each non-English document
+        stream = corpus(random.Random(0), bilingual=bilingual)
+        docs = [next(stream).split() for _ in range(300)]
+        return [sum(w in english for w in d) / len(d) for d in docs if set(d) & (foreign - english)]
+
+    mono, pages = english_shares(0.0), english_shares(1.0)
+    assert len(mono) > 100 and len(pages) > 100
+    assert sum(mono) / len(mono) < 0.15  # borrowed words only (CODE_SWITCH)
+    assert all(0.25 < s < 0.75 for s in pages)  # every sentence beside its translation
+
+
 def test_pretraining_batches_hold_whole_documents_grouped_by_length():
     import random
 
