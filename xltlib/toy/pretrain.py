@@ -1,6 +1,6 @@
 """The toy XLM-R: a tokenizer trained on the toy corpus and a tiny ``XLMRobertaForMaskedLM`` pretrained by MLM.
 
-    $ xlt toy build --size base        # ~8 min on 2 CPU cores, then cached
+    $ xlt toy build --size base        # ~7 min on 2 CPU cores, then cached
     >>> model_dir = toy_model("smoke")  # doctest: +SKIP
 
 The corpus mixes every kind of sentence the tasks use (events, stories, questions, sentiment, scripts
