@@ -127,8 +127,8 @@ def sentence(rng: random.Random, lang) -> list:
 
 def corpus(rng: random.Random, bilingual: float = BILINGUAL):
     """An endless stream of toy documents (1-6 sentences of one language), languages by resource share.
-    A non-English document is, at rate ``bilingual``, a bilingual page: each sentence followed or
-    preceded by its English translation."""
+    A non-English document is, at rate ``bilingual``, a bilingual page instead: 1-3 sentences, each
+    followed or preceded by its English translation."""
     codes = list(LANGUAGES)
     weights = [LANGUAGES[c].resource for c in codes]
     en = LANGUAGES["en"]
