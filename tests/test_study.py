@@ -163,7 +163,7 @@ def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypat
         return real(model, spec, tokenizer, cfg, load, seed)
 
     monkeypatch.setattr(runner, "fine_tune_target", flaky)
-    # the retry is what is tested, not whether a fifth of an epoch on smoke data gets past one class
+    # the retry is what is tested, not whether a fifth of the fine-tuning budget on smoke data gets past one class
     monkeypatch.setattr(runner, "collapsed", lambda *args: False)
     study = study_from_dict({"name": "g", "profile": "smoke", "targets": ["xnli"], "languages": ["en"], "train_scale": 0.2})
     rows = execute(study.runs()[0], tmp_path)
