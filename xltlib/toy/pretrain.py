@@ -137,16 +137,14 @@ def corpus(rng: random.Random, bilingual: float = BILINGUAL):
         pairs = lang is not en and rng.random() < bilingual
         sentences = []
         for _ in range(rng.randint(1, 3) if pairs else rng.randint(1, 6)):
-            state = rng.getstate()
-            tokens = code_switch(sentence(rng, lang), lang, rng)
+            same_draws = random.Random()
+            same_draws.setstate(rng.getstate())
+            text = text_of(code_switch(sentence(rng, lang), lang, rng))
             if pairs:
-                after = rng.getstate()
-                rng.setstate(state)
-                translation = text_of(sentence(rng, en))
-                rng.setstate(after)
-                sentences.extend([text_of(tokens), translation][::rng.choice((1, -1))])
+                translation = text_of(sentence(same_draws, en))
+                sentences.extend([text, translation][::rng.choice((1, -1))])
             else:
-                sentences.append(text_of(tokens))
+                sentences.append(text)
         yield " ".join(sentences)
 
 
