@@ -63,6 +63,21 @@ def test_runs_are_keyed_by_what_determines_them():
     assert not {r.id for r in other} & {r.id for r in runs}
 
 
+def test_a_changed_toy_generator_makes_new_runs_of_its_tasks_only(monkeypatch):
+    from xltlib.toy import data
+
+    study = study_from_dict({**SMALL, "targets": ["udpos", "xcopa"], "languages": ["en"]})
+    before = {(r.setup.name, r.target, r.seed): (r.id, r.phase1_key) for r in study.runs()}
+    monkeypatch.setitem(data.DATA_VERSIONS, "xcopa", data.DATA_VERSIONS.get("xcopa", 1) + 1)
+    after = {(r.setup.name, r.target, r.seed): (r.id, r.phase1_key) for r in study.runs()}
+    for key, (run_id, p1) in before.items():
+        assert (after[key][0] != run_id) == (key[1] == "xcopa"), key  # the XCOPA runs are new ...
+        assert after[key][1] == p1  # ... and the phase-1 encoders (MNLI) are still shared
+    monkeypatch.setitem(data.DATA_VERSIONS, "mnli", 9)
+    assert all(r.phase1_key != before[(r.setup.name, r.target, r.seed)][1]
+               for r in study.runs() if r.setup.name == "mnli")
+
+
 def test_example_study_files_are_valid():
     root = Path(__file__).parent.parent / "examples"
     small = load_study(root / "toy_small.yaml")

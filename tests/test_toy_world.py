@@ -102,6 +102,23 @@ def test_pawsx_negatives_swap_two_entities_and_positives_keep_their_roles():
         assert (a == b) == (e.label == "1"), e  # a swap is what makes a pair a non-paraphrase
 
 
+def test_xcopa_alternatives_differ_in_whether_their_verb_takes_the_premises_object():
+    en = LANGUAGES["en"]
+    verb_of = {form: v for v in W.VERBS for form in en.lexicon[v]}
+    noun_class = {form: W.noun_class(n) for c in W.CLASSES.values() for n in c for form in en.lexicon[n]}
+    examples = generate("xcopa", "en", "test", ToyWorld())
+    right_verbs = set()
+    for e in examples:
+        words = e.context.split()
+        cls = next(noun_class[w] for w in reversed(words) if w in noun_class)  # the premise's object
+        right, wrong = (e.choices[e.label].split()[-2], e.choices[1 - e.label].split()[-2])  # "Ana eat ."
+        assert cls in W.VERBS[verb_of[right]] and cls not in W.VERBS[verb_of[wrong]], e
+        right_verbs.add(verb_of[right])
+    # a verb that takes every object is never right: the verb alone must not give the answer away
+    assert right_verbs and not {v for v in right_verbs if len(W.VERBS[v]) == len(W.CLASSES)}
+    assert {e.label for e in examples} == {0, 1}
+
+
 def test_pretraining_corpus_borrows_english_words_and_uses_the_copa_connectives():
     import random
 

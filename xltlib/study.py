@@ -92,6 +92,17 @@ def _spec_digest(spec) -> str:
     return _digest(d)
 
 
+def _toy_data(profile: str, tasks) -> dict:
+    """Versions of the toy generators that changed within a world version (the corpus, and so the
+    pretrained models, unchanged): their runs are new runs."""
+    if profile == "xtreme":
+        return {}
+    from xltlib.toy.data import DATA_VERSIONS
+
+    versions = {t: DATA_VERSIONS[t] for t in tasks if t in DATA_VERSIONS}
+    return {"toy_data": versions} if versions else {}
+
+
 @dataclass(frozen=True)
 class Run:
     study: Study
@@ -117,14 +128,16 @@ class Run:
         from xltlib.runner import source_spec
 
         specs = [_spec_digest(source_spec(self.study, t)) for t in self.setup.tasks]
-        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs})
+        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs,
+                                **_toy_data(self.study.profile, self.setup.tasks)})
 
     @property
     def id(self) -> str:
         from xltlib.runner import target_spec
 
         return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
-                        "spec": _spec_digest(target_spec(self.study, self.target)), "languages": list(self.languages())})
+                        "spec": _spec_digest(target_spec(self.study, self.target)), "languages": list(self.languages()),
+                        **_toy_data(self.study.profile, (self.target,))})
 
     def languages(self) -> tuple[str, ...]:
         from xltlib.runner import target_spec
