@@ -77,7 +77,7 @@ CODE_SWITCH = 0.1
 # share of non-English documents that are bilingual pages (each sentence beside its English translation),
 # as the web has them; the same rate for every language. Measured on toy-base, rate 0 (world v5) -> 0.1
 # -> 0.3: Tatoeba near-high 15.5 -> 26.5 -> 42, BUCC 8.7 -> 16.4 -> 33.8, PAWS-X 72 -> 82 -> 81; the nearest
-# English verb of a near-high verb is right for 6 of 12 (was 1-2), still too few for XCOPA.
+# English verb of a near-high verb is right for 6 of 12 (was 1-2).
 BILINGUAL = 0.3
 
 
