@@ -84,23 +84,19 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _spec_digest(spec) -> str:
-    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose."""
+def _spec_digest(spec, profile: str) -> str:
+    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose. A
+    toy task whose generator changed within a world version (``DATA_VERSIONS``: the corpus, and so the
+    pretrained models, unchanged) adds its version: its runs are new runs."""
     d = dataclasses.asdict(spec)
     for prose in ("title", "notes"):
         d.pop(prose, None)
+    if profile != "xtreme":
+        from xltlib.toy.data import DATA_VERSIONS
+
+        if spec.name in DATA_VERSIONS:
+            d["toy_data"] = DATA_VERSIONS[spec.name]
     return _digest(d)
-
-
-def _toy_data(profile: str, tasks) -> dict:
-    """Versions of the toy generators that changed within a world version (the corpus, and so the
-    pretrained models, unchanged): their runs are new runs."""
-    if profile == "xtreme":
-        return {}
-    from xltlib.toy.data import DATA_VERSIONS
-
-    versions = {t: DATA_VERSIONS[t] for t in tasks if t in DATA_VERSIONS}
-    return {"toy_data": versions} if versions else {}
 
 
 @dataclass(frozen=True)
@@ -127,17 +123,16 @@ class Run:
             return None
         from xltlib.runner import source_spec
 
-        specs = [_spec_digest(source_spec(self.study, t)) for t in self.setup.tasks]
-        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs,
-                                **_toy_data(self.study.profile, self.setup.tasks)})
+        specs = [_spec_digest(source_spec(self.study, t), self.study.profile) for t in self.setup.tasks]
+        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs})
 
     @property
     def id(self) -> str:
         from xltlib.runner import target_spec
 
         return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
-                        "spec": _spec_digest(target_spec(self.study, self.target)), "languages": list(self.languages()),
-                        **_toy_data(self.study.profile, (self.target,))})
+                        "spec": _spec_digest(target_spec(self.study, self.target), self.study.profile),
+                        "languages": list(self.languages())})
 
     def languages(self) -> tuple[str, ...]:
         from xltlib.runner import target_spec
