@@ -172,11 +172,11 @@ def test_qa_offsets_repaired_and_absent_answers_skipped(bad_mirror):
     assert any("moved 1 misaligned" in str(w.message) for w in record)
 
 
-def test_classification_labels_and_text_checked(bad_mirror):
-    with pytest.warns(MalformedRowWarning):
-        data = load_examples("xnli", "de", "test")
-    assert len(data) == 0
-    assert data.skipped == {"label_not_in_label_set": 1, "empty_text": 2}
+def test_a_split_with_no_usable_row_is_an_error_naming_source_and_reasons(bad_mirror):
+    # it used to load as 0 examples with a warning, then die inside the tokenizer (IndexError)
+    with pytest.raises(MalformedDataError, match=r"google/xtreme \[XNLI\] test: none of its 3 row\(s\) of xnli de/test is "
+                                                  r"usable \(2 empty_text, 1 label_not_in_label_set\)"):
+        load_examples("xnli", "de", "test")
 
 
 def test_bad_policy_value():

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from xltlib.data import load_examples
-from xltlib.evaluate import evaluate, evaluate_retrieval, predict
+from xltlib.evaluation import evaluate, evaluate_retrieval, predict
 from xltlib.features import IGNORE, batches, collate, featurize
 from xltlib.model import TransferModel
+from xltlib.phases import dev_task, training_chain
 from xltlib.toy.check import target_scores
 from xltlib.toy.data import ToyWorld, toy_spec
 from xltlib.train import TrainConfig, fine_tune
@@ -17,14 +18,13 @@ from xltlib.train import TrainConfig, fine_tune
 WORLD = ToyWorld.smoke()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def smoke_dir(tmp_path_factory):
-    import os
-
-    os.environ["XLT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     from xltlib.toy.pretrain import toy_model
 
-    return toy_model("smoke", progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # XLT_CACHE for this module only, not leaked into others
+        mp.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
+        yield toy_model("smoke", progress=False)
 
 
 @pytest.fixture
@@ -94,12 +94,27 @@ def test_fine_tuning_learns_english_pos(smoke_dir, tokenizer):
 
 
 @pytest.mark.parametrize("task", ["xnli", "xcopa", "panx", "tydiqa", "squad_v2", "ccg", "sst2"])
-def test_every_format_trains_and_evaluates(smoke_dir, tokenizer, task):
+def test_every_format_trains_and_evaluates(smoke_dir, tokenizer, task, monkeypatch):
+    import xltlib.toy.check as check
+
+    histories = []
+    real = check.fine_tune_target
+    monkeypatch.setattr(check, "fine_tune_target", lambda *a, **k: histories.append(real(*a, **k)) or histories[-1])
     model = TransferModel.from_pretrained(str(smoke_dir))
-    scores = target_scores(model, tokenizer, task, WORLD, languages=["en", "fh"], train_scale=0.25)
+    scores = target_scores(model, tokenizer, task, WORLD, languages=["en", "fh"], train_scale=0.5)
     # targets: zero-shot per language; intermediate tasks: English dev only
     assert set(scores) == ({"en", "fh"} if toy_spec(task).role == "target" else {"en"})
+    (history,) = histories
     assert all(0 <= v <= 100 for v in scores.values())
+    chain = training_chain(toy_spec(task), toy_spec)
+    if history["best"] is not None:  # the best dev checkpoint is the model that was kept and scored
+        dev = WORLD.load(dev_task(chain[-1]), "en", "dev").examples
+        assert history["best_step"] > 0 and history["steps"] >= history["best_step"]
+        assert chain[-1].primary(evaluate(model, chain[-1].name, chain[-1], dev, tokenizer, "en")) == \
+            pytest.approx(history["best"])
+    else:  # no English dev set (TyDiQA): a fixed budget, and it learns
+        losses, quarter = history["losses"], max(1, len(history["losses"]) // 4)
+        assert sum(losses[-quarter:]) < sum(losses[:quarter]), losses
 
 
 def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_dir, capsys):
@@ -117,29 +132,43 @@ def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_dir, capsys)
     assert "sst2 (dev)" in table and "majority" in table.splitlines()[0]
 
 
-def test_squad_v2_can_predict_no_answer(smoke_dir, tokenizer):
-    model = TransferModel.from_pretrained(str(smoke_dir))
+def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
+    from xltlib.evaluation import _answers
+
     spec = toy_spec("squad_v2")
-    model.add_head(spec)
-    with torch.no_grad():  # make the null (<s>) start/end scores win everywhere
-        model.heads["squad_v2"].out.bias.copy_(torch.tensor([0.0, 0.0]))
-        model.heads["squad_v2"].out.weight.zero_()
-    examples = load_examples("squad_v2", "en", "dev", source=WORLD).examples
+    examples = [e for e in load_examples("squad_v2", "en", "dev", source=WORLD).examples if e.answers][:2]
     feats = featurize(spec, examples, tokenizer)
-    answers = predict(model, "squad_v2", feats, tokenizer.pad_token_id)
-    assert len(answers) == len(examples)
-    scores = evaluate(model, "squad_v2", spec, examples, tokenizer, "en")
-    unanswerable = 100 * sum(not e.answers for e in examples) / len(examples)
-    assert scores["exact_match"] >= 0 and scores["exact_match"] <= unanswerable + 1e-9
+    per_item = {}
+    for i, item in enumerate(feats.items):  # window scores: the null (<s>) wins for the first question only
+        n = len(item["input_ids"])
+        start, end = torch.zeros(n), torch.zeros(n)
+        if item["example"] == 0:
+            start[0] = end[0] = 5.0
+        elif item["start"]:
+            start[item["start"]], end[item["end"]] = 3.0, 3.0
+        per_item[i] = (start, end)
+    assert _answers(feats, per_item) == ["", examples[1].answers[0]]
+    v1 = dataclasses.replace(feats, spec=dataclasses.replace(spec, allow_no_answer=False))
+    assert _answers(v1, per_item)[0] != ""  # SQuAD v1.1 always answers
 
 
 @pytest.mark.parametrize("task", ["tatoeba", "bucc2018"])
 def test_retrieval_from_the_encoder(smoke_dir, tokenizer, task):
+    from xltlib.examples import RetrievalExample
+
     model = TransferModel.from_pretrained(str(smoke_dir))
     spec = toy_spec(task)
     examples = load_examples(task, "nh", "test", source=WORLD).examples
     scores = evaluate_retrieval(model, spec, examples, tokenizer, "nh")
     assert 0 <= scores[spec.metrics[0]] <= 100
+    # each query's own text among the candidates: found (the ids, order and pooling are consistent)
+    queries = [e for e in examples if e.role == "query"]
+    texts = list(dict.fromkeys(e.text for e in queries))[:40]
+    mirror = [RetrievalExample(f"q{i}", t, "query", (f"c{i}",), "nh") for i, t in enumerate(texts)]
+    mirror += [RetrievalExample(f"c{i}", t, "candidate", (), "nh") for i, t in enumerate(reversed(texts))]
+    mirror = [dataclasses.replace(e, id=f"c{len(texts) - 1 - int(e.id[1:])}") if e.role == "candidate" else e
+              for e in mirror]
+    assert evaluate_retrieval(model, spec, mirror, tokenizer, "nh")[spec.metrics[0]] > 95
 
 
 def test_random_init_control_keeps_config_but_not_weights(smoke_dir):
@@ -149,3 +178,58 @@ def test_random_init_control_keeps_config_but_not_weights(smoke_dir):
     wa = a.encoder.embeddings.word_embeddings.weight
     wb = b.encoder.embeddings.word_embeddings.weight
     assert wa.shape == wb.shape and not torch.allclose(wa, wb)
+
+
+def _no_dropout_model(smoke_dir, task):
+    model = TransferModel.from_pretrained(str(smoke_dir), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model.add_head(dataclasses.replace(toy_spec(task)), seed=0)
+    for head in model.heads.values():
+        head.dropout.p = 0.0
+    return model
+
+
+def test_gradient_accumulation_equals_one_batch_of_the_same_examples(smoke_dir, tokenizer):
+    from xltlib.train import Trainer
+
+    spec = toy_spec("sst2")
+    feats = featurize(spec, load_examples("sst2", "en", "train", source=WORLD).examples[:8], tokenizer)
+    whole = collate(feats, list(range(8)), tokenizer.pad_token_id)
+    halves = [collate(feats, list(range(4)), tokenizer.pad_token_id), collate(feats, list(range(4, 8)), tokenizer.pad_token_id)]
+    params = []
+    for micro_batches, accum in (([whole], 1), (halves, 2)):
+        model = _no_dropout_model(smoke_dir, "sst2")
+        trainer = Trainer(model, TrainConfig(lr=1e-3, grad_accum=accum, log_every=1), total=10, name="sst2")
+        for _ in range(3):
+            trainer.step("sst2", micro_batches)
+        params.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+        assert len(trainer.losses) == 3
+    assert torch.allclose(params[0], params[1], atol=1e-5)
+    model = _no_dropout_model(smoke_dir, "sst2")
+    Trainer(model, TrainConfig(lr=1e-3), total=10, name="sst2").step("sst2", halves[:1])  # half the examples
+    assert not torch.allclose(params[0], torch.cat([p.detach().flatten() for p in model.parameters()]), atol=1e-5)
+
+
+def test_patience_stops_training_when_dev_stops_improving(smoke_dir, tokenizer):
+    spec = toy_spec("udpos")
+    train = featurize(spec, load_examples("udpos", "en", "train", source=WORLD).examples, tokenizer)
+    dev = load_examples("udpos", "en", "dev", source=WORLD).examples
+    cfg = TrainConfig(lr=0.0, epochs=4, batch_size=16, evals_per_epoch=2)  # lr 0: dev never improves
+    full = fine_tune(_no_dropout_model(smoke_dir, "udpos"), "udpos", train, tokenizer, cfg, dev=(dev, "en"))
+    stopped = fine_tune(_no_dropout_model(smoke_dir, "udpos"), "udpos", train, tokenizer,
+                        dataclasses.replace(cfg, patience=1), dev=(dev, "en"))
+    assert len(full["dev"]) == 8 and len(stopped["dev"]) == 2
+    assert stopped["steps"] == stopped["dev"][-1][0] < full["steps"]
+
+
+def test_a_non_finite_loss_stops_training_by_name(smoke_dir, tokenizer):
+    from xltlib.train import Trainer
+
+    spec = toy_spec("sst2")
+    feats = featurize(spec, load_examples("sst2", "en", "train", source=WORLD).examples[:8], tokenizer)
+    model = _no_dropout_model(smoke_dir, "sst2")
+    with torch.no_grad():
+        model.heads["sst2"].out.weight.fill_(float("nan"))
+    trainer = Trainer(model, TrainConfig(log_every=50), total=10, name="sst2")
+    trainer.step("sst2", [collate(feats, list(range(8)), tokenizer.pad_token_id)])  # no host sync per step
+    with pytest.raises(FloatingPointError, match="sst2: non-finite training loss at step 1"):
+        trainer.flush()

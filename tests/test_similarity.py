@@ -14,12 +14,11 @@ WORLD = ToyWorld.smoke()
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    import os
-
-    os.environ["XLT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     from xltlib.toy.pretrain import toy_model
 
-    return str(toy_model("smoke", progress=False))
+    with pytest.MonkeyPatch.context() as mp:  # for this module only
+        mp.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
+        yield str(toy_model("smoke", progress=False))
 
 
 def texts(task, n=32):

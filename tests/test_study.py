@@ -63,19 +63,15 @@ def test_runs_are_keyed_by_what_determines_them():
     assert not {r.id for r in other} & {r.id for r in runs}
 
 
-def test_a_changed_toy_generator_makes_new_runs_of_its_tasks_only(monkeypatch):
-    from xltlib.toy import data
+def test_an_engine_revision_makes_every_run_new(monkeypatch):
+    import xltlib.study
 
-    study = study_from_dict({**SMALL, "targets": ["udpos", "xcopa"], "languages": ["en"]})
-    before = {(r.setup.name, r.target, r.seed): (r.id, r.phase1_key) for r in study.runs()}
-    monkeypatch.setitem(data.DATA_VERSIONS, "xcopa", data.DATA_VERSIONS.get("xcopa", 1) + 1)
-    after = {(r.setup.name, r.target, r.seed): (r.id, r.phase1_key) for r in study.runs()}
-    for key, (run_id, p1) in before.items():
-        assert (after[key][0] != run_id) == (key[1] == "xcopa"), key  # the XCOPA runs are new ...
-        assert after[key][1] == p1  # ... and the phase-1 encoders (MNLI) are still shared
-    monkeypatch.setitem(data.DATA_VERSIONS, "mnli", 9)
-    assert all(r.phase1_key != before[(r.setup.name, r.target, r.seed)][1]
-               for r in study.runs() if r.setup.name == "mnli")
+    study = study_from_dict(SMALL)
+    before = {(r.id, r.phase1_key) for r in study.runs()}
+    monkeypatch.setattr(xltlib.study, "ENGINE", "0.2.0+r999")
+    after = {(r.id, r.phase1_key) for r in study_from_dict(SMALL).runs()}
+    assert not {i for i, _ in before} & {i for i, _ in after}
+    assert not {k for _, k in before if k} & {k for _, k in after if k}
 
 
 def test_example_study_files_are_valid():
@@ -121,7 +117,7 @@ def test_small_study_runs_resumes_after_kill_and_recomputes_nothing(tmp_path):
 
     csv = _cli("results", str(full))
     out, _ = csv.communicate()
-    assert out.splitlines()[0].startswith("run_id,config_hash,phase,setup") and len(out.splitlines()) == len(table) + 1
+    assert out.splitlines()[0].startswith("run_id,phase1_key,phase,setup") and len(out.splitlines()) == len(table) + 1
 
 
 @pytest.mark.parametrize("setup", [
@@ -169,15 +165,15 @@ def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypat
     import xltlib.runner as runner
 
     calls = []
-    real = runner.fine_tune_target
+    real = runner.fine_tune_chain
 
-    def flaky(model, spec, tokenizer, cfg, load, seed):
-        calls.append((cfg.lr, seed))
+    def flaky(model, chain, tokenizer, cfg_for, load, seed):
+        calls.append((cfg_for(chain[-1]).lr, seed))
         if len(calls) == 1:
             raise FloatingPointError("xnli: non-finite training loss at step 3")
-        return real(model, spec, tokenizer, cfg, load, seed)
+        return real(model, chain, tokenizer, cfg_for, load, seed)
 
-    monkeypatch.setattr(runner, "fine_tune_target", flaky)
+    monkeypatch.setattr(runner, "fine_tune_chain", flaky)
     # the retry is what is tested, not whether a fifth of the fine-tuning budget on smoke data gets past one class
     monkeypatch.setattr(runner, "collapsed", lambda *args: False)
     study = study_from_dict({"name": "g", "profile": "smoke", "targets": ["xnli"], "languages": ["en"], "train_scale": 0.2})
@@ -190,27 +186,29 @@ def test_collapse_to_one_class_is_detected(tmp_path):
     import torch
 
     from xltlib.model import TransferModel
-    from xltlib.runner import base_model, collapsed, loader, load_tokenizer
+    from xltlib.runner import collapsed, loader, load_tokenizer
     from xltlib.toy.data import toy_spec
 
     study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
-    model = TransferModel.from_pretrained(base_model(study), pooling="pair")
-    spec = toy_spec("xnli")
+    model = TransferModel.from_pretrained(study.backend.base_model(), pooling="pair")
+    spec = toy_spec("mnli")  # XNLI trains on MNLI, and is selected on MNLI's English dev set
     model.add_head(spec)
-    tokenizer = load_tokenizer(base_model(study))
+    tokenizer = load_tokenizer(study.backend.base_model())
     with torch.no_grad():
-        model.heads["xnli"].out.weight.zero_()
-        model.heads["xnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
+        model.heads["mnli"].out.weight.zero_()
+        model.heads["mnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
     assert collapsed(model, spec, tokenizer, loader(study))
+    model.heads["mnli"].out.bias.data.zero_()
+    model.heads["mnli"].out.weight.data.normal_()
+    assert not collapsed(model, spec, tokenizer, loader(study))
 
 
 def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
     from xltlib.model import TransferModel
-    from xltlib.runner import base_model
 
     study = study_from_dict({"name": "l", "profile": "smoke", "targets": ["udpos"], "languages": ["en"], "lora": 4,
                              "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.2})
-    model = TransferModel.from_pretrained(base_model(study), lora=4)
+    model = TransferModel.from_pretrained(study.backend.base_model(), lora=4)
     trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)  # the encoder's own weights stay frozen
     (run,) = study.runs()

@@ -34,7 +34,7 @@ def test_intermediate_tasks():
                      "squad_v2", "sst2"]
     anli = get_task("anli_plus")
     assert [s.path for s in anli.hub["train"]] == ["stanfordnlp/snli", "nyu-mll/glue"] + ["facebook/anli"] * 3
-    assert get_task("cosmosqa").hub["train"][0].revision == "refs/convert/parquet"
+    assert get_task("cosmosqa").hub["train"][0].path == "allenai/cosmos_qa"  # read at refs/convert/parquet
     assert all(s.languages == ("en",) for s in list_tasks(role="intermediate"))
 
 

@@ -1,8 +1,8 @@
 """xltlib: English intermediate-task training and zero-shot cross-lingual transfer (X-STILTs) on XTREME.
 
 Start with ``xlt tasks``, ``xlt toy check``, ``xlt run examples/toy_small.yaml --out runs/toy_small`` and
-``xlt reports``; the README maps the modules.
+``xlt reports``; the README maps the modules. Importing xltlib changes nothing in the process.
 """
-import os
+from xltlib.version import __version__
 
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # per-shard bars of save/load, not our progress
+__all__ = ["__version__"]

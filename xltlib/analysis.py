@@ -28,6 +28,17 @@ def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYS + ["score"])
 
 
+def data_notes(table: pd.DataFrame) -> pd.DataFrame:
+    """What a reader must know of the data behind the scores, one row per (target, language, kind): kind
+    "missing" (no score: no source holds the split, or its labels are blanked) and "not comparable" (the
+    score is real, but published numbers were computed on other data), each with the reason."""
+    test = table[table["split"] == "test"]
+    missing = test[test["metric"] == "missing"].assign(kind="missing")
+    caveats = test[(test["metric"] != "missing") & (test["note"].fillna("") != "")].assign(kind="not comparable")
+    notes = pd.concat([missing, caveats])[["target", "language", "kind", "note"]].drop_duplicates()
+    return notes.sort_values(["kind", "target", "language"]).reset_index(drop=True)
+
+
 def bootstrap_ci(values, n: int = 2000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
     """Mean and percentile-bootstrap (1 - alpha) interval; one value gives a zero-width interval."""
     values = np.asarray(list(values), dtype=float)

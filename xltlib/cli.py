@@ -3,7 +3,8 @@
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
     xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
-    xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--workers N]   run or resume a study
+    xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
+                                             run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
     xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
@@ -65,11 +66,34 @@ def _run(args) -> int:
     from xltlib.study import load_study
 
     study = load_study(args.study)  # validated before anything trains
-    counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
-                       workers=args.workers)
+    slurm = _json_option("--slurm", args.slurm)
+    try:
+        counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
+                           slurm=slurm, workers=args.workers)
+    except KeyboardInterrupt:
+        from xltlib.results import is_done
+
+        done = sum(is_done(args.out, r.id) for r in study.runs())
+        print(f"xlt: interrupted; {done} of {len(study.runs())} runs are saved in {args.out}, and the same command "
+              f"resumes from there", file=sys.stderr)
+        return 130
     print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now "
           f"-> {args.out}", file=sys.stderr)
     return 0
+
+
+def _json_option(name: str, text: str | None) -> dict:
+    from xltlib.errors import ConfigError
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}: not valid JSON ({exc.msg} at character {exc.pos}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a JSON object of executor parameters, got {text!r}")
+    return value
 
 
 def _results(args) -> int:
@@ -82,7 +106,8 @@ def _results(args) -> int:
 def _reports(args) -> int:
     from xltlib.reports import build_reports, parse_params
 
-    pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty())
+    pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
+                          folder=args.notebooks)
     for page in pages:
         print(page)
     return 0
@@ -117,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study")
     p.add_argument("--out", required=True)
     p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
+    p.add_argument("--slurm", metavar="JSON", help="executor slurm: submitit parameters as a JSON object, e.g. "
+                   "'{\"slurm_partition\": \"gpu\", \"gpus_per_node\": 1, \"timeout_min\": 720}' "
+                   "(the notebooks read the same from XLT_SLURM)")
     p.add_argument("--workers", type=int, default=1,
                    help="local executor: runs at once, in separate processes (CPU: toy models; default 1)")
     p.add_argument("--quiet", action="store_true")
@@ -126,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", help="notebook name (repeatable), e.g. 00_xstilts_main_table")
     p.add_argument("--out", default="reports")
     p.add_argument("-p", action="append", metavar="KEY=VALUE", help="notebook parameter (YAML value)")
+    p.add_argument("--notebooks", metavar="DIR", help="the research notebooks' folder (default: the checkout's)")
     p.set_defaults(func=_reports)
     p = sub.add_parser("results", help="print a study directory's results as CSV")
     p.add_argument("dir")
@@ -140,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except XltError as exc:
         print(f"xlt: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("xlt: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

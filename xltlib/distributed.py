@@ -12,6 +12,7 @@ no-op and the model simply moves to the GPU when there is one.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from functools import lru_cache
 
 import torch
@@ -19,6 +20,10 @@ import torch
 
 def is_distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def world_size() -> int:
+    return accelerator().num_processes if is_distributed() else 1
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +52,13 @@ def barrier() -> None:
 def wrap(model):
     """The model to call in training steps: DDP-wrapped across processes, else the model itself."""
     return accelerator().prepare_model(model) if is_distributed() else model
+
+
+def no_sync(wrapped, skip: bool):
+    """No gradient all-reduce for this backward (the first micro-batches of an accumulated step)."""
+    if skip and is_distributed():
+        return accelerator().no_sync(wrapped)
+    return nullcontext()
 
 
 def backward(loss) -> None:

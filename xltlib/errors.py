@@ -10,6 +10,11 @@ class DataUnavailableError(XltError):
     """A dataset (or model) is neither in the local cache nor reachable, or has no such config/split."""
 
 
+class NoSourceError(DataUnavailableError):
+    """No source holds this task in this language and split (e.g. UD v2.7 languages are not on the Hub):
+    a study lists it as missing, with this message, and goes on."""
+
+
 class SchemaError(XltError):
     """A data source lacks columns/fields that its task's schema needs."""
 

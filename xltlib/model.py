@@ -80,14 +80,17 @@ class TransferModel(nn.Module):
                         lora: int | None = None, **kwargs) -> "TransferModel":
         """The encoder of ``name_or_dir``; ``random_init`` keeps its config and tokenizer but not its weights
         (the no-pretraining control, or real-size speed/memory work without a download); ``lora=r`` trains
-        rank-r LoRA adapters on the attention projections instead of all encoder weights (XLM-R XL/XXL)."""
+        rank-r LoRA adapters on the attention projections instead of all encoder weights (XLM-R XL/XXL).
+
+        Weights load in fp32 (master weights for bf16 autocast), except the frozen base of a LoRA model on a
+        GPU, which loads in bf16: XLM-R XL / XXL checkpoints are fp32 on the Hub (13.9 / 43 GB a copy), and
+        transformers' ``dtype="auto"`` would keep them so."""
         from transformers import AutoConfig, AutoModel
-        from transformers.utils import logging as hf_logging
 
-        from xltlib.hub import load_pretrained
+        from xltlib.hfhub import load_pretrained
 
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()  # the "unexpected lm_head" load report is expected here
+        dtype = torch.bfloat16 if lora and torch.cuda.is_available() else torch.float32
+        kwargs.setdefault("dtype", dtype)
         if random_init:
             config = load_pretrained(AutoConfig, name_or_dir)
             torch.manual_seed(seed)
@@ -99,6 +102,9 @@ class TransferModel(nn.Module):
 
             config = LoraConfig(r=lora, lora_alpha=2 * lora, lora_dropout=0.1, target_modules=["query", "key", "value"])
             encoder = get_peft_model(encoder, config)
+            for p in encoder.parameters():  # the adapters train in fp32 beside a bf16 base
+                if p.requires_grad:
+                    p.data = p.data.float()
         return cls(encoder, pooling)
 
     def save_encoder(self, path) -> None:

@@ -1,5 +1,5 @@
 """Phase-1 training on several tasks at once: each step samples one task and trains its head and the
-shared encoder on one batch of it (jiant's multi-task recipe).
+shared encoder on one batch of it (jiant's multi-task recipe), with the step of ``xltlib.train``.
 
 Samplers (``p`` = probability that a step trains task ``t`` of ``n_t`` examples):
 proportional ``p ~ n_t``; uniform ``p = 1/T``; temperature ``p ~ n_t^(1/T)``.
@@ -11,15 +11,13 @@ proportional ``p ~ n_t``; uniform ``p = 1/T``; temperature ``p ~ n_t^(1/T)``.
 """
 from __future__ import annotations
 
-import math
 import random
 
 import torch
 
 from xltlib import distributed
-from xltlib.evaluate import to_device, autocast, device_of
 from xltlib.features import Features, batches, collate
-from xltlib.train import TrainConfig, _optimizer, accelerator_world, linear_schedule, optimizer_step
+from xltlib.train import TrainConfig, Trainer, step_budget
 
 
 def sampling_probabilities(sizes: dict[str, int], sampler: str, temperature: float = 2.0) -> dict[str, float]:
@@ -39,39 +37,27 @@ def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConf
                     temperature: float = 2.0, progress: bool = False) -> dict:
     """Train heads ``tasks`` (head name -> features; heads must exist) for as many steps as
     ``cfg.epochs`` passes over all of their data would take. Returns losses and steps per task."""
-    device = device_of(model)
-    rng = random.Random(cfg.seed)
-    probs = sampling_probabilities({t: len(f.items) for t, f in tasks.items()}, sampler, temperature)
-    world = accelerator_world()
-    micro = max(1, cfg.batch_size // world)
-    per_epoch = sum(max(1, math.ceil(len(f.items) / micro) // world) for f in tasks.values())
-    total = max(1, math.ceil(per_epoch * cfg.epochs))
-    if cfg.max_steps:
-        total = min(total, cfg.max_steps)
-    opt = _optimizer(model, cfg, device)
-    sched = linear_schedule(opt, total, cfg.warmup)
-    queues: dict[str, list] = {t: [] for t in tasks}
-    epochs = {t: 0 for t in tasks}
-    history = {"losses": [], "steps": {t: 0 for t in tasks}}
-    names, weights = list(probs), list(probs.values())
-    torch.manual_seed(cfg.seed)
-    model.train()
-    stepper = distributed.wrap(model)
     from tqdm import tqdm
 
+    rng = random.Random(cfg.seed)
+    probs = sampling_probabilities({t: len(f.items) for t, f in tasks.items()}, sampler, temperature)
+    micro, _, total = step_budget([len(f.items) for f in tasks.values()], cfg)
+    trainer = Trainer(model, cfg, total, "phase 1 (" + "+".join(tasks) + ")")
+    queues: dict[str, list] = {t: [] for t in tasks}
+    epochs = {t: 0 for t in tasks}
+    history = {"losses": trainer.losses, "steps": {t: 0 for t in tasks}}
+    names, weights = list(probs), list(probs.values())
+    torch.manual_seed(cfg.seed)
     for _ in tqdm(range(total), desc="phase 1: " + "+".join(tasks), disable=not progress, mininterval=2, leave=False):
         task = rng.choices(names, weights)[0]  # same seed on every process: all train the same task
-        while not queues[task]:
-            queues[task] = distributed.shard(batches(tasks[task], micro, shuffle=True, seed=cfg.seed * 1000 + epochs[task]))
-            epochs[task] += 1
-        batch = to_device(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id), device)
-        with autocast(device):
-            loss = stepper(task, batch)["loss"]
-        distributed.backward(loss)
-        optimizer_step(model, opt, sched, cfg.max_grad_norm)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"phase 1 ({task}): non-finite training loss")
-        history["losses"].append(value)
+        micro_batches = []
+        for _ in range(cfg.grad_accum):
+            while not queues[task]:
+                queues[task] = distributed.shard(batches(tasks[task], micro, shuffle=True,
+                                                         seed=cfg.seed * 1000 + epochs[task]))
+                epochs[task] += 1
+            micro_batches.append(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id))
+        trainer.step(task, micro_batches)
         history["steps"][task] += 1
+    trainer.flush()
     return history

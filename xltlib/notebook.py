@@ -14,14 +14,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-PROFILE_ENV = "XLT_NOTEBOOK_PROFILE"  # nbval in CI runs the notebooks as they are, on this profile
-
-BANNERS = {
-    "smoke": "**Profile `smoke`** — the toy world at test sizes: these numbers only show that the notebook runs.",
-    "toy": "**Profile `toy`** — the synthetic toy world and its tiny XLM-R: the numbers are about that controlled "
-           "world (English plus six synthetic languages, 3 distances × 2 resource levels), not about XTREME.",
-    "xtreme": "**Profile `xtreme`** — XLM-R on the real XTREME / XTREME-R data.",
-}
+# nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
+# passes its --profile explicitly and runs the notebooks without it
+PROFILE_ENV = "XLT_NOTEBOOK_PROFILE"
 
 
 def profile_override(profile: str) -> str:
@@ -39,22 +34,39 @@ def setup(profile: str, runs_dir: str | None, out_dir: str | None) -> tuple[str,
     return profile, runs_dir or f"../reports/runs/{profile}", out
 
 
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
 def fill(defaults: dict, **given) -> SimpleNamespace:
-    """The notebook's parameters: each one given (not None) or else the profile's default."""
+    """The notebook's parameters: each one given (not None) or else the profile's default; a given value
+    must be of its default's kind (a list where the default is a list, ...)."""
+    from xltlib.errors import ConfigError
+
     unknown = set(given) - set(defaults)
     if unknown:
-        raise KeyError(f"no default for parameter(s) {sorted(unknown)}")
+        raise ConfigError(f"no default for parameter(s) {sorted(unknown)}")
+    for key, value in given.items():
+        default = defaults[key]
+        if value is not None and default is not None and _kind(value) != _kind(default):
+            raise ConfigError(f"parameter {key}: expected {_kind(default)} (default {default!r}), got {value!r}")
     return SimpleNamespace(**{k: given[k] if given.get(k) is not None else v for k, v in defaults.items()})
 
 
 def train_languages(profile: str, tasks: list[str]) -> list[str]:
     """The languages every one of ``tasks`` has training data in (English first): "synthetic multilingual"
     intermediate data (the toy world renders any task in any language; XTREME: e.g. translated MNLI)."""
-    from xltlib.runner import source_spec
-    from xltlib.study import Study
+    from xltlib.profiles import make_profile
 
-    study = Study("languages", profile=profile, targets=())
-    specs = [source_spec(study, t) for t in tasks]
+    specs = [make_profile(profile).source_spec(t) for t in tasks]
     return [l for l in specs[0].train_languages if all(l in s.train_languages for s in specs)]
 
 
@@ -63,7 +75,7 @@ def parameters(model_dir: str) -> int:
     import torch
     from transformers import AutoConfig, AutoModel
 
-    from xltlib.hub import load_pretrained
+    from xltlib.hfhub import load_pretrained
 
     config = load_pretrained(AutoConfig, model_dir)
     with torch.device("meta"):
@@ -74,7 +86,9 @@ def parameters(model_dir: str) -> int:
 def banner(profile: str):
     from IPython.display import Markdown
 
-    return Markdown(BANNERS.get(profile, f"**Profile `{profile}`**"))
+    from xltlib.profiles import make_profile
+
+    return Markdown(make_profile(profile).banner)
 
 
 def _study(study: dict):
@@ -85,11 +99,13 @@ def _study(study: dict):
 
 
 def workers(profile: str) -> int:
-    """Runs at once: ``$XLT_WORKERS``, else one per CPU core (up to 4) for the toy profile (its tiny models
-    do not use more than a core each), else one (smoke: too small to gain; xtreme: one GPU)."""
+    """Runs at once: ``$XLT_WORKERS``, else the profile's (toy: one per CPU core up to 4, its tiny models do
+    not use more than a core each; smoke: one, too small to gain; xtreme: one GPU)."""
+    from xltlib.profiles import make_profile
+
     if os.environ.get("XLT_WORKERS"):
         return int(os.environ["XLT_WORKERS"])
-    return min(4, os.cpu_count() or 1) if profile == "toy" else 1
+    return make_profile(profile).notebook_workers
 
 
 def run(study: dict, runs_dir: str) -> pd.DataFrame:
@@ -114,27 +130,51 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
     return table
 
 
+def data_notes(table: pd.DataFrame):
+    """Markdown: the languages a study could not score and the scores that are not comparable with
+    published ones, each with its reason (nothing when there is nothing to say)."""
+    from IPython.display import Markdown
+
+    from xltlib.analysis import data_notes as notes_of
+
+    notes = notes_of(table)
+    if notes.empty:
+        return Markdown("Every language of every target was scored" + (
+            ", on the data published numbers use." if (table["comparable"] == True).all() else "."))  # noqa: E712
+    lines = []
+    for (kind, note), part in notes.groupby(["kind", "note"], sort=False):
+        where = ", ".join(f"{t}/{l}" for t, l in zip(part.target, part.language))
+        lines.append(f"- **{kind}** ({where}): {note}")
+    return Markdown("**Data notes**\n" + "\n".join(lines))
+
+
+def benchmark_of(study: dict) -> str:
+    """The benchmark whose score a study's targets make: XTREME unless the study names another."""
+    return _study(study).benchmark or "xtreme"
+
+
+def target_specs(study: dict):
+    """``task -> TaskSpec`` as the study's profile defines its targets (the toy analogs on the toy profile)."""
+    return _study(study).backend.target_spec
+
+
 def model_dir(study: dict) -> str:
     """The study's pretrained model: a toy model's cache directory (built on first use) or a Hub id."""
-    from xltlib.runner import base_model
-
-    return base_model(_study(study))
+    return _study(study).backend.base_model()
 
 
 def english_train(study, task: str) -> list:
     """The English training examples of ``task`` (a target's: its training task's, e.g. MNLI for XNLI)."""
-    from xltlib.runner import load_split
-
-    return load_split(study, task, "en", "train").examples
+    return study.backend.load(task, "en", "train").examples
 
 
 def training_sizes(study: dict) -> pd.DataFrame:
     """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
-    from xltlib.runner import load_split, subsample_size
+    from xltlib.runner import subsample_size
 
     s = _study(study)
-    return pd.DataFrame([{"setup": setup.name, "intermediate": "+".join(setup.tasks) or "none",
-                          "examples": sum(subsample_size(len(load_split(s, t, l, "train").examples), setup)
+    return pd.DataFrame([{"setup": setup.name, "intermediate": setup.label,
+                          "examples": sum(subsample_size(len(s.backend.load(t, l, "train").examples), setup)
                                           for t in setup.tasks for l in setup.languages)}
                          for setup in s.intermediate])
 
@@ -142,5 +182,5 @@ def training_sizes(study: dict) -> pd.DataFrame:
 def plan(study: dict) -> pd.DataFrame:
     """The runs a study will make (or reuse), one row each."""
     s = _study(study)
-    return pd.DataFrame([{"setup": r.setup.name, "intermediate": "+".join(r.setup.tasks) or "none",
+    return pd.DataFrame([{"setup": r.setup.name, "intermediate": r.setup.label,
                           "target": r.target, "seed": r.seed, "run_id": r.id} for r in s.runs()])

@@ -1,53 +1,100 @@
 """Phase 2 (fine-tuning on a target's English data) and phase 3 (zero-shot scores in each language) for
-one model and task, whatever the data source: ``load(task, lang, split)`` returns the split's examples.
+one model and task, whatever the data source: ``load(task, lang, split)`` returns the split's TaskData.
 
     history = fine_tune_target(model, spec, tokenizer, cfg, load, seed)
     scores = zero_shot(model, spec, tokenizer, ["en", "sw"], load)   # {lang: {metric: value}}
+
+Model selection (docs/reference.md): early stopping on the English dev set of the data a target trains on
+-- its training task's (XNLI: MNLI; XQuAD and MLQA: SQuAD v1.1; XCOPA: COPA) or its own (PAWS-X, UD-POS,
+PAN-X) -- so that one fine-tuning serves every target that trains on the same data. TyDiQA-GoldP has no
+English dev set (its dev set is XTREME's test set): it trains for a fixed budget and keeps the last
+checkpoint, as XTREME does.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from xltlib.evaluate import evaluate, evaluate_retrieval
+from xltlib.evaluation import evaluate, evaluate_retrieval
 from xltlib.features import featurize
-from xltlib.tasks import Format, TaskSpec
+from xltlib.tasks import Format, TaskSpec, get_task
 from xltlib.train import TrainConfig, fine_tune
 
-Loader = Callable[[str, str, str], list]  # (task, language, split) -> examples
+Loader = Callable[[str, str, str], object]  # (task, language, split) -> TaskData
 
 
-def dev_task(spec: TaskSpec) -> str:
-    """The task whose English dev set selects the model: the target's own, or its training task's when the
-    target has none (XQuAD: SQuAD dev)."""
-    has_dev = not spec.hub or "dev" in spec.splits()
-    return spec.name if has_dev or not spec.train_task else spec.train_task
+def dev_task(spec: TaskSpec) -> str | None:
+    """The task whose English dev set selects a model trained on ``spec``'s data: its own, or None (no
+    English dev set: a fixed budget, the last checkpoint)."""
+    if not spec.hub or ("dev" in spec.splits() and "en" in spec.languages and "en" not in spec.test_only):
+        return spec.name
+    return None
 
 
-def fine_tune_target(model, spec: TaskSpec, tokenizer, cfg: TrainConfig, load: Loader, seed: int = 0) -> dict:
-    """A fresh head for ``spec``, trained on its English training data with early stopping on English dev."""
-    train = load(spec.name, "en", "train")
-    dev = load(dev_task(spec), "en", "dev")
-    model.add_head(spec, seed=seed)
-    feats = featurize(spec, train, tokenizer)
-    return fine_tune(model, spec.name, feats, tokenizer, cfg, dev=(dev, "en"))
+def training_chain(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_task) -> list[TaskSpec]:
+    """The training tasks of phase 2 for target ``spec``, in order, sharing one head: the tasks trained before
+    the target's own data (XCOPA: SIQA), then the task whose English data the target trains on (XNLI: MNLI;
+    XQuAD and MLQA: SQuAD v1.1; else the target itself); for retrieval, the task fine-tuned before the
+    encoder is scored (XTREME-R's Tatoeba: SQuAD v1.1) or nothing (scored from the phase-1 encoder).
+    Targets with the same chain share one fine-tuning."""
+    if spec.format is Format.RETRIEVAL:
+        return [] if spec.encoder_from in ("intermediate", "target") else [source_spec(spec.encoder_from)]
+    last = source_spec(spec.train_task) if spec.train_task else spec
+    if spec.labels and last.labels and last.labels != spec.labels:
+        raise ValueError(f"{spec.name} trains on {last.name}, whose labels differ: {last.labels} vs {spec.labels}")
+    return [source_spec(t) for t in spec.train_before] + [last]
 
 
-def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader) -> dict[str, dict[str, float]]:
-    """Test scores per language; retrieval straight from the encoder (BUCC: threshold tuned on dev)."""
+def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig],
+                    load: Loader, seed: int = 0) -> dict:
+    """A fresh head (named after the chain's last task) trained on each task of ``chain`` in turn: English
+    training data, early stopping on English dev where there is one. ``cfg_for(spec)`` gives each step's
+    recipe. Returns the last step's history."""
+    head = chain[-1].name
+    model.add_head(chain[-1], seed=seed)
+    history = {}
+    for step in chain:
+        train = load(step.name, "en", "train")
+        dev_name = dev_task(step)
+        dev = (load(dev_name, "en", "dev").examples, "en") if dev_name else None
+        feats = featurize(step, train.examples, tokenizer)
+        history = fine_tune(model, head, feats, tokenizer, cfg_for(step), dev=dev)
+    return history
+
+
+def fine_tune_target(model, spec: TaskSpec, tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig], load: Loader,
+                     seed: int = 0, source_spec: Callable[[str], TaskSpec] = get_task) -> dict:
+    """Phase 2 for target ``spec`` (its training chain); the head is ``head_name(spec)``."""
+    return fine_tune_chain(model, training_chain(spec, source_spec), tokenizer, cfg_for, load, seed)
+
+
+def head_name(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_task) -> str:
+    """The head a target is scored through: its training chain's last task."""
+    chain = training_chain(spec, source_spec)
+    return chain[-1].name if chain else spec.name
+
+
+def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: str | None = None,
+              on_missing: Callable[[str, Exception], None] | None = None) -> dict[str, dict[str, float]]:
+    """Test scores per language; retrieval straight from the encoder (BUCC: threshold tuned on dev).
+
+    A language whose data cannot be had (no source for it, its labels blanked) is passed to
+    ``on_missing(lang, error)`` and skipped, when given; otherwise the error propagates."""
+    from xltlib.errors import DataUnavailableError
+
     out = {}
     for lang in languages:
-        test = load(spec.name, lang, "test")
+        try:
+            test = load(spec.name, lang, "test").examples
+            dev = load(spec.name, lang, "dev").examples if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1" else None
+        except DataUnavailableError as exc:
+            if on_missing is None:
+                raise
+            on_missing(lang, exc)
+            continue
         if spec.format is Format.RETRIEVAL:
-            threshold = None
-            if spec.metrics[0] == "f1":
-                threshold = evaluate_retrieval(model, spec, load(spec.name, lang, "dev"), tokenizer, lang)["threshold"]
+            threshold = None if dev is None else evaluate_retrieval(model, spec, dev, tokenizer, lang)["threshold"]
             scores = evaluate_retrieval(model, spec, test, tokenizer, lang, threshold)
         else:
-            scores = evaluate(model, spec.name, spec, test, tokenizer, lang)
+            scores = evaluate(model, head or spec.name, spec, test, tokenizer, lang)
         out[lang] = {m: v for m, v in scores.items() if m in spec.metrics}
     return out
-
-
-def primary(spec: TaskSpec, scores: dict) -> float:
-    """The one number per language: the first metric; QA: (EM + F1) / 2."""
-    return sum(scores[m] for m in spec.primary_metrics) / len(spec.primary_metrics)

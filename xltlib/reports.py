@@ -12,18 +12,47 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
-from xltlib.errors import ConfigError
+from xltlib.errors import ConfigError, XltError
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILT_IN = ("profile", "runs_dir", "out_dir")  # parameters xlt reports sets itself
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
-    return sorted((folder or ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """The research notebooks: in ``folder``, else in the checkout xltlib runs from."""
+    folder = Path(folder) if folder else ROOT / "notebooks"
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise ConfigError(f"no research notebooks in {folder}: xlt reports runs the notebooks of an xltlib checkout "
+                          f"(git clone, then pip install -e .), or of the folder given with --notebooks DIR")
+    return found
+
+
+def notebook_parameters(nb: Path) -> dict:
+    """The names and help texts of a notebook's Papermill parameters."""
+    import papermill as pm
+
+    return {name: p.get("help", "") for name, p in pm.inspect_notebook(str(nb)).items()}
+
+
+@contextmanager
+def _explicit_profile():
+    """The notebooks run on the profile xlt reports was given: nbval's environment override is left out."""
+    from xltlib.notebook import PROFILE_ENV
+
+    saved = os.environ.pop(PROFILE_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[PROFILE_ENV] = saved
 
 
 def _title(nb_path: Path) -> str:
@@ -48,25 +77,39 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def build_reports(profile: str = "toy", only: list[str] | None = None, out: str | Path = "reports",
-                  params: dict | None = None, progress: bool = False) -> list[Path]:
+                  params: dict | None = None, progress: bool = False, folder: Path | None = None) -> list[Path]:
     import papermill as pm
     from nbconvert import HTMLExporter
 
     out = Path(out).resolve()
     target = out / profile
-    target.mkdir(parents=True, exist_ok=True)
-    chosen = [nb for nb in notebooks() if not only or nb.stem in only]
+    available = notebooks(folder)
+    chosen = [nb for nb in available if not only or nb.stem in only]
     if only and len(chosen) != len(only):
-        known = ", ".join(nb.stem for nb in notebooks())
+        known = ", ".join(nb.stem for nb in available)
         raise ConfigError(f"--only: unknown notebook(s) {sorted(set(only) - {nb.stem for nb in chosen})}; known: {known}")
+    declared = {nb: notebook_parameters(nb) for nb in chosen}
+    params = params or {}
+    unknown = sorted(k for k in params if k in BUILT_IN or not any(k in d for d in declared.values()))
+    if unknown:
+        names = sorted({k for d in declared.values() for k in d} - set(BUILT_IN))
+        raise ConfigError(f"-p: unknown notebook parameter(s) {', '.join(unknown)}; the parameters of "
+                          f"{'these notebooks' if len(chosen) > 1 else chosen[0].stem}: {', '.join(names)}")
+    target.mkdir(parents=True, exist_ok=True)
     pages = []
     for nb in chosen:
         start = time.time()
         executed = target / nb.name
         parameters = {"profile": profile, "runs_dir": str(out / "runs" / profile), "out_dir": str(target),
-                      **(params or {})}
-        pm.execute_notebook(str(nb), str(executed), parameters=parameters, cwd=str(nb.parent),
-                            progress_bar=progress, kernel_name="python3")
+                      **{k: v for k, v in params.items() if k in declared[nb]}}
+        try:
+            with _explicit_profile():
+                pm.execute_notebook(str(nb), str(executed), parameters=parameters, cwd=str(nb.parent),
+                                    progress_bar=progress, kernel_name="python3")
+        except pm.PapermillExecutionError as exc:
+            cause = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+            raise XltError(f"notebook {nb.stem} failed in cell {exc.exec_count}: {exc.ename}: {cause} "
+                           f"(the executed notebook, with the traceback: {executed})") from None
         body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                                exclude_output_prompt=True).from_filename(str(executed))
         page = executed.with_suffix(".html")

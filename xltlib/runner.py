@@ -1,170 +1,120 @@
-"""Executing Runs: phase 1 (cached by hash, shared by every target), phase 2, phase 3, results.
+"""Executing Runs: phase 1 (cached by hash, shared by every target), phase 2 (shared by every target with
+the same training data), phase 3, results.
 
     $ xlt run examples/toy_small.yaml --out runs/toy_small      # runs or resumes
     $ xlt results runs/toy_small > table.csv
 
 A run's rows are written atomically when it finishes, and a phase-1 encoder when it is complete, so an
-interrupted study (Ctrl-C, kill -9) loses at most the run in progress and resumes where it stopped.
+interrupted study (Ctrl-C, kill -9) loses at most the runs in progress and resumes where it stopped. A
+process claims a run (a lock file) before computing it, so two ``xlt run`` on the same ``--out`` never
+compute one run twice. Before anything trains, every split the study reads is loaded once (the profile's
+``preflight``): a missing or unusable file fails the study at once, by name.
 """
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import logging
 import os
 import random
 import shutil
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
 from xltlib import distributed
-from xltlib.data import load_examples
-from xltlib.errors import ConfigError
+from xltlib.errors import ConfigError, NoSourceError
+from xltlib.evaluation import predict
 from xltlib.features import featurize
+from xltlib.locking import file_lock
 from xltlib.model import TransferModel
-from xltlib.evaluate import predict
-from xltlib.phases import dev_task, fine_tune_target, zero_shot
+from xltlib.phases import dev_task, fine_tune_chain, zero_shot
 from xltlib.results import is_done, write_rows
-from xltlib.study import Run, Study
-from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
-from xltlib.train import TrainConfig
-
+from xltlib.study import Run, Setup, Study
+from xltlib.tasks import Format, TaskSpec
+from xltlib.version import ENGINE
 
 log = logging.getLogger(__name__)
-
-
-# ------------------------------------------------------------------------------- profile plumbing
-def data_source(study: Study):
-    if study.profile == "xtreme":
-        return "hub"
-    from xltlib.toy.data import ToyWorld
-
-    return ToyWorld.smoke() if study.profile == "smoke" else ToyWorld()
-
-
-def load_split(study: Study, task: str, lang: str, split: str, benchmark: str | None = None):
-    """A split from the study's data: the toy world, or ``local_data`` where it has the task, else the Hub."""
-    source = data_source(study)
-    if study.local_data and (Path(study.local_data) / task).is_dir():
-        source = study.local_data
-    return load_examples(task, lang, split, source=source, benchmark=benchmark)
-
-
-def source_spec(study: Study, task: str) -> TaskSpec:
-    if study.profile == "xtreme":
-        return get_task(task)
-    from xltlib.toy.data import toy_spec
-
-    return toy_spec(task)
-
-
-def target_spec(study: Study, task: str) -> TaskSpec:
-    if study.profile == "xtreme" and study.benchmark:
-        return get_task(task, study.benchmark)
-    return source_spec(study, task)
-
-
-def train_config(study: Study, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
-    if study.profile == "xtreme":  # jiant's XTREME recipe (FACTS.md)
-        cfg = TrainConfig(lr=1e-5, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed)
-    else:
-        from xltlib.toy.check import toy_train_config
-
-        cfg = toy_train_config(spec.name, seed)
-    return dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * study.train_scale)
-
-
-def base_model(study: Study) -> str:
-    if study.profile == "xtreme":
-        return study.model_name
-    from xltlib.toy.pretrain import toy_model
-
-    return str(toy_model(study.model_name, progress=False))
 
 
 def load_tokenizer(path: str):
     from transformers import AutoTokenizer
 
-    from xltlib.hub import load_pretrained
+    from xltlib.hfhub import load_pretrained
 
     return load_pretrained(AutoTokenizer, path)
 
 
-def subsample_size(n: int, setup) -> int:
+def subsample_size(n: int, setup: Setup) -> int:
     """How many of a training set's ``n`` examples a setup uses (its ``size``, then its ``cap``)."""
     if setup.size is not None:
         n = min(n, max(1, round(setup.size * n) if setup.size <= 1 else int(setup.size)))
     return n if setup.cap is None else min(n, setup.cap)
 
 
-def _subsample(examples: list, setup, seed: int, lang: str = "en") -> list:
+def _subsample(examples: list, setup: Setup, seed: int, lang: str = "en") -> list:
     n = subsample_size(len(examples), setup)
     if n == len(examples):
         return examples
     return random.Random(f"{seed}:{lang}").sample(examples, n)  # each language its own draw
 
 
-def training_examples(study: Study, task: str, setup, seed: int) -> list:
-    """The (capped, subsampled) training data of an intermediate task, in every language of the setup."""
-    examples = []
+def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[TaskSpec, list]:
+    """The spec (labels from the data where the task's tag set is open: CCG) and the (capped, subsampled)
+    training examples of an intermediate task, in every language of the setup."""
+    spec, examples = None, []
     for lang in setup.languages:
-        data = load_split(study, task, lang, "train")
+        data = study.backend.load(task, lang, "train")
+        spec = spec or data.task
         examples += _subsample(data.examples, setup, seed, lang)
-    return examples
+    return spec, examples
+
+
+def training_examples(study: Study, task: str, setup: Setup, seed: int) -> list:
+    return training_data(study, task, setup, seed)[1]
 
 
 # ------------------------------------------------------------------------------------- phase 1
-@contextmanager
-def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if distributed.is_distributed():  # the processes of one DDP job build it together, in lockstep
-        yield
-        return
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # concurrent runs (Slurm array, local pool) build a checkpoint once
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def _load_encoder(study: Study, path: str) -> TransferModel:
+    return TransferModel.from_pretrained(path, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
 
 
 def phase1(run: Run, out: Path, progress: bool = False) -> str:
     """The encoder after intermediate training (a directory), built once per setup and seed."""
     study, setup = run.study, run.setup
     if run.phase1_key is None:
-        return base_model(study)
+        return study.backend.base_model()
     final = out / "checkpoints" / run.phase1_key
-    with _lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
+    with file_lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
         if (final / "xlt_phase1.json").exists():
             return str(final)
         from xltlib.multitask import train_multitask
 
         start = time.time()
-        base = base_model(study)
-        model = TransferModel.from_pretrained(base, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
+        base = study.backend.base_model()
+        model = _load_encoder(study, base)
         tokenizer = load_tokenizer(base)
         feats = {}
         for task in setup.tasks:
-            spec = source_spec(study, task)
+            spec, examples = training_data(study, task, setup, run.seed)
             model.add_head(spec, seed=run.seed)
-            feats[task] = featurize(spec, training_examples(study, task, setup, run.seed), tokenizer)
+            feats[task] = featurize(spec, examples, tokenizer)
         groups = [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
         history = []
         for group in groups:
-            spec = source_spec(study, group[0])
-            cfg = train_config(study, spec, run.seed, setup.epochs)
+            cfg = study.train_config(feats[group[0]].spec, run.seed, setup.epochs)
             h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
                                 setup.temperature, progress)
-            history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(h["losses"][-20:]) / len(h["losses"][-20:])})
+            last = h["losses"][-20:]
+            history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(last) / len(last)})
         if distributed.is_main():
             tmp = final.with_name(final.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             model.save_encoder(tmp)
             tokenizer.save_pretrained(tmp)
-            meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history,
-                    "seconds": round(time.time() - start, 1)}
+            meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history, "engine": ENGINE,
+                    "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1)}
             (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
@@ -174,12 +124,9 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
 
 # ------------------------------------------------------------------------------------- phases 2, 3
 def loader(study: Study):
-    """``load(task, lang, split)`` over the study's data; a benchmark's variant only for its own tasks."""
-    bench = get_benchmark(study.benchmark) if study.benchmark else None
-
-    def load(task: str, lang: str, split: str) -> list:
-        benchmark = study.benchmark if bench and task in bench.tasks else None
-        return load_split(study, task, lang, split, benchmark).examples
+    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's)."""
+    def load(task: str, lang: str, split: str):
+        return study.backend.load(task, lang, split)
 
     return load
 
@@ -187,72 +134,129 @@ def loader(study: Study):
 MAX_ATTEMPTS = 3
 
 
-def guarded_fine_tune(study: Study, encoder: str, spec: TaskSpec, tokenizer, load, seed: int):
+def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokenizer, load, seed: int):
     """Phase 2 with the divergence guard. XLM-R fine-tuning can diverge (non-finite loss) or collapse to
     one class; either is reported and the run restarts from the phase-1 encoder with another seed and half
     the learning rate, up to ``MAX_ATTEMPTS`` times. After the last attempt its result is kept (and the
     number of retries recorded in the results), so that one unstable run does not stop a sweep."""
     for attempt in range(MAX_ATTEMPTS):
-        model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
-        cfg = train_config(study, spec, seed + 1000 * attempt)
-        cfg = dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt)
+        model = _load_encoder(study, encoder)
+        s = seed + 1000 * attempt
+
+        def cfg_for(spec: TaskSpec):
+            cfg = study.train_config(spec, s)
+            return dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt)
+
         try:
-            history = fine_tune_target(model, spec, tokenizer, cfg, load, seed + 1000 * attempt)
+            history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s)
         except FloatingPointError as exc:
-            log.warning("%s: %s; retrying with seed %d, lr %.2g", spec.name, exc, seed + 1000 * (attempt + 1), cfg.lr / 2)
+            log.warning("%s: %s; retrying with seed %d, lr halved", chain[-1].name, exc, s + 1000)
             continue
-        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, spec, tokenizer, load):
-            log.warning("%s: predictions on English dev collapsed to one class; retrying with seed %d, lr %.2g",
-                        spec.name, seed + 1000 * (attempt + 1), cfg.lr / 2)
+        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, chain[-1], tokenizer, load):
+            log.warning("%s: predictions on English dev collapsed to one class; retrying with seed %d, lr halved",
+                        chain[-1].name, s + 1000)
             continue
         return model, history, attempt
-    raise FloatingPointError(f"{spec.name}: training diverged in all {MAX_ATTEMPTS} attempts")
+    raise FloatingPointError(f"{chain[-1].name}: training diverged in all {MAX_ATTEMPTS} attempts")
 
 
 def collapsed(model, spec: TaskSpec, tokenizer, load) -> bool:
     """Classification / choice models that predict the same class for every English dev example."""
-    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
+    name = dev_task(spec)
+    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE) or name is None:
         return False
-    dev = load(dev_task(spec), "en", "dev")
+    dev = load(name, "en", "dev").examples
     preds = predict(model, spec.name, featurize(spec, dev, tokenizer), tokenizer.pad_token_id)
     return len(dev) >= 20 and len(set(preds)) == 1
 
 
+def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retries: int, wall: float) -> list[dict]:
+    study, setup, spec = run.study, run.setup, run.spec
+    backend = study.backend
+    base = {"run_id": run.id, "phase1_key": run.phase1_key or "none", "setup": setup.name,
+            "intermediate": setup.label, "mode": setup.mode if len(setup.tasks) > 1 else "",
+            "size": setup.size, "cap": setup.cap, "intermediate_languages": "+".join(setup.languages),
+            "target": run.target, "seed": run.seed, "model": study.model_name, "lora": study.lora,
+            "profile": study.profile, "train_scale": study.train_scale, "engine": ENGINE, "wall_time": wall,
+            "retries": retries}
+    rows = []
+    for lang, scores in per_lang.items():
+        source, comparable, note = backend.provenance(spec, lang)
+        rows += [{**base, "phase": "zero-shot", "language": lang, "split": "test", "metric": metric,
+                  "value": float(value), "data": source, "comparable": comparable, "note": note}
+                 for metric, value in scores.items()]
+    for lang, reason in missing.items():
+        rows.append({**base, "phase": "zero-shot", "language": lang, "split": "test", "metric": "missing",
+                     "value": float("nan"), "data": "", "comparable": False, "note": reason})
+    for metric, value in (dev_scores or {}).items():
+        chain_last = run.chain()[-1].name
+        rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": metric,
+                     "value": float(value), "data": backend.source_of(chain_last, "en", "dev"),
+                     "comparable": False, "note": f"{chain_last} English dev, best checkpoint"})
+    return rows
+
+
 def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
     """Run one Run (or nothing, if its results exist) and write its rows; returns them."""
+    return execute_group([run], out, progress)[0]
+
+
+def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait: bool = True) -> list:
+    """Runs that share their phase-2 fine-tuning (the same phase-1 encoder, training data and seed): one
+    fine-tuning, then each target scored and written. Each run is claimed first; one that another process
+    holds is waited for (``wait``) or left out (None in the returned list); a finished one returns []."""
     out = Path(out)
-    if is_done(out, run.id):
-        return []
-    study = run.study
-    start = time.time()
-    encoder = phase1(run, out, progress)
-    spec = target_spec(study, run.target)
-    tokenizer = load_tokenizer(encoder)
-    load = loader(study)
-    dev_score, retries = None, 0
-    if spec.format is not Format.RETRIEVAL:
-        model, history, retries = guarded_fine_tune(study, encoder, spec, tokenizer, load, run.seed)
-        dev_score = history["best"]
-    else:
-        model = TransferModel.from_pretrained(encoder, pooling=study.head_pooling).to(distributed.device())
-        if spec.encoder_from not in ("intermediate", "target"):  # XTREME-R: Tatoeba after SQuAD fine-tuning
-            first = source_spec(study, spec.encoder_from)
-            model, _, retries = guarded_fine_tune(study, encoder, first, tokenizer, load, run.seed)
-    per_lang = zero_shot(model, spec, tokenizer, run.languages(), load)
-    wall = round(time.time() - start, 1)
-    base = {"run_id": run.id, "config_hash": run.phase1_key or "none", "phase": "zero-shot", "setup": run.setup.name,
-            "intermediate": "+".join(run.setup.tasks) or "none", "mode": run.setup.mode if len(run.setup.tasks) > 1 else "",
-            "target": run.target, "seed": run.seed, "model": study.model_name, "profile": study.profile,
-            "wall_time": wall, "retries": retries}
-    rows = [{**base, "language": lang, "split": "test", "metric": metric, "value": float(value)}
-            for lang, scores in per_lang.items() for metric, value in scores.items()]
-    if dev_score is not None:
-        rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": spec.metrics[0],
-                     "value": float(dev_score)})
-    if distributed.is_main():
-        write_rows(out, run.id, rows)
-    distributed.barrier()
-    return rows
+    results: list = [None] * len(runs)
+    with _claims(runs, out, wait) as claimed:
+        todo = [i for i, ok in enumerate(claimed) if ok]
+        for i in list(todo):
+            if is_done(out, runs[i].id):
+                results[i] = []
+                todo.remove(i)
+        if not todo:
+            return results
+        first = runs[todo[0]]
+        study = first.study
+        start = time.time()
+        encoder = phase1(first, out, progress)
+        tokenizer = load_tokenizer(encoder)
+        load = loader(study)
+        chain = first.chain()
+        history, retries = {}, 0
+        if chain:
+            model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed)
+            head = chain[-1].name
+        else:
+            model, head = _load_encoder(study, encoder), None
+        trained = time.time() - start
+        for i in todo:
+            run, t0 = runs[i], time.time()
+            missing: dict[str, str] = {}
+            per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
+                                 on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)), )
+            wall = round(trained + time.time() - t0, 1)
+            rows = _rows(run, per_lang, missing, history.get("best_scores"), retries, wall)
+            if distributed.is_main():
+                write_rows(out, run.id, rows)
+            results[i] = rows
+        distributed.barrier()
+    return results
+
+
+@contextmanager
+def _claims(runs: list[Run], out: Path, wait: bool):
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield [stack.enter_context(file_lock(out / "results" / f"{r.id}.lock", wait)) for r in runs]
+
+
+def groups(runs: list[Run]) -> list[list[Run]]:
+    """Runs grouped by their phase-2 fine-tuning (a run without one is a group of its own), in order."""
+    by_key: dict = defaultdict(list)
+    for i, run in enumerate(runs):
+        by_key[run.phase2_key or f"single-{i}"].append(run)
+    return list(by_key.values())
 
 
 def _init_worker(threads: int) -> None:
@@ -261,10 +265,10 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_pool(todo: list[Run], out: Path, workers: int, progress: bool) -> None:
-    """Runs in ``workers`` processes of ``cores // workers`` threads each. The tiny toy models do not get
-    faster with more threads (measured: one run, 1 vs 2 threads, the same time), so on CPU several runs
-    at once are the way to use the cores. Phase-1 encoders are still built once (file lock)."""
+def _run_pool(todo: list[list[Run]], out: Path, workers: int, progress: bool) -> None:
+    """Groups of runs in ``workers`` processes of ``cores // workers`` threads each. The tiny toy models
+    do not get faster with more threads (measured: one run, 1 vs 2 threads, the same time), so on CPU
+    several runs at once are the way to use the cores. Phase-1 encoders are still built once (file lock)."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -273,7 +277,7 @@ def _run_pool(todo: list[Run], out: Path, workers: int, progress: bool) -> None:
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(execute, run, out) for run in todo]
+        futures = [pool.submit(execute_group, group, out) for group in todo]
         with tqdm(total=len(futures), desc="runs", disable=not progress) as bar:
             for f in futures:
                 f.add_done_callback(lambda _: bar.update())
@@ -284,35 +288,63 @@ def _run_pool(todo: list[Run], out: Path, workers: int, progress: bool) -> None:
                 f.result()  # re-raises a failed run's error (finished runs are saved: a re-run resumes)
 
 
+def _run_local(todo: list[list[Run]], out: Path, progress: bool) -> None:
+    """One group after another; a group another process holds goes to the back of the queue, and is
+    waited for only when nothing else is left."""
+    from collections import deque
+
+    from tqdm import tqdm
+
+    queue = deque(todo)
+    with tqdm(total=sum(map(len, todo)), desc="runs", disable=not progress) as bar:
+        while queue:
+            group = queue.popleft()
+            results = execute_group(group, out, wait=not queue)
+            left = [r for r, res in zip(group, results) if res is None]
+            bar.update(len(group) - len(left))
+            if left:
+                queue.append(left)
+
+
+def _writable(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".xlt-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} is not writable ({exc.strerror or exc})") from None
+
+
 def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
               slurm: dict | None = None, workers: int = 1) -> dict:
     """Run every unfinished Run of ``study`` into ``out``; returns counts (done before, run now).
 
-    ``workers`` > 1 (local executor): that many runs at once, in separate processes."""
+    ``workers`` > 1 (local executor): that many groups of runs at once, in separate processes."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
+    if executor not in ("local", "slurm", "submitit-local"):
+        raise ConfigError(f"executor {executor!r} is not one of local, slurm, submitit-local")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
+    _writable(out, "--out")
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
-    if workers < 1:
-        raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
-    if executor == "local" and workers > 1 and len(todo) > 1:
-        base_model(study)  # a toy model is pretrained here, once, not by every worker
-        _run_pool(todo, out, min(workers, len(todo)), progress)
+    if todo:
+        study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}))
+        (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
+    todo_groups = groups(todo)
+    if executor == "local" and workers > 1 and len(todo_groups) > 1:
+        study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
+        _run_pool(todo_groups, out, min(workers, len(todo_groups)), progress)
     elif executor == "local":
-        from tqdm import tqdm
-
-        for run in tqdm(todo, desc=f"study {study.name}", disable=not progress):
-            execute(run, out, progress=False)
-    elif executor in ("slurm", "submitit-local"):
+        _run_local(todo_groups, out, progress)
+    else:
         import submitit
 
         folder = out / "submitit"
         ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
         ex.update_parameters(**(slurm or {}))
-        jobs = ex.map_array(execute, todo, [out] * len(todo))
+        jobs = ex.map_array(execute_group, todo_groups, [out] * len(todo_groups))
         for job in jobs:
             job.result()  # re-raises a failed run's error
-    else:
-        raise ConfigError(f"executor {executor!r} is not one of local, slurm, submitit-local")
     return {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": len(todo)}

@@ -84,7 +84,7 @@ def embedding_similarity(model_dir: str, texts: dict[str, list[str]], layer: int
     """Centred cosine similarity of the tasks' mean input embeddings (mean-pooled hidden states of ``layer``)."""
     from transformers import AutoModel, AutoTokenizer
 
-    from xltlib.hub import load_pretrained
+    from xltlib.hfhub import load_pretrained
     from xltlib.model import mean_pool
 
     _quiet()
@@ -108,7 +108,7 @@ def gradient_similarity(model_dir: str, texts: dict[str, list[str]], last_layers
     task head, so every task is embedded by the same pretrained model."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
 
-    from xltlib.hub import load_pretrained
+    from xltlib.hfhub import load_pretrained
 
     tokenizer = load_pretrained(AutoTokenizer, model_dir)
     model = load_pretrained(AutoModelForMaskedLM, model_dir).eval()  # eval: no dropout noise in the gradients

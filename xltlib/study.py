@@ -3,46 +3,54 @@
     study = load_study("examples/toy_small.yaml")      # validated before anything trains
     for run in study.runs(): print(run.id, run.setup.name, run.target, run.seed)
 
-A Run is one (intermediate setup, target task, seed); its id is the hash of everything that
-determines its result, so a finished run is never recomputed and a changed one never reused.
+A Run is one (intermediate setup, target task, seed); its id is the hash of everything that determines
+its result (the run key: profile, model, data source and the fingerprint of local files, task specs,
+budgets, setup, seed, engine version), so a finished run is never recomputed and a changed one never
+reused. Everything that differs between the toy world and XTREME is the study's profile
+(``Study.backend``, ``xltlib.profiles``).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from xltlib.errors import ConfigError
-from xltlib.tasks import Format
+from xltlib.profiles import PROFILES, Profile, make_profile
+from xltlib.tasks import BENCHMARKS, Format, TaskSpec
+from xltlib.train import TrainConfig
+from xltlib.version import ENGINE
 
-PROFILES = ("smoke", "toy", "xtreme")
 MODES = ("multitask", "sequential")
 SAMPLERS = ("proportional", "uniform", "temperature")
+POOLINGS = ("cls", "mean", "pair")  # xltlib.model.POOLINGS (kept here so that a study validates without torch)
 
 
 @dataclass(frozen=True)
-class Intermediate:
-    """Phase 1: which English intermediate task(s), and how."""
+class Setup:
+    """Phase 1: which English intermediate task(s), and how. ``name`` labels it in tables and plots."""
 
-    name: str  # label in tables and plots, e.g. "baseline", "mnli", "all9"
+    name: str  # e.g. "baseline", "mnli", "all9"
     tasks: tuple[str, ...] = ()  # empty: no intermediate training (the baseline)
     mode: str = "multitask"  # several tasks: "multitask" (one mixed phase) or "sequential" (A then B ...)
     sampler: str = "proportional"  # multitask: which task each step trains (jiant's samplers)
     temperature: float = 2.0  # sampler "temperature": p ~ size^(1/T)
     cap: int | None = None  # per-task cap on examples (jiant's capped-size sampling)
-    size: float | None = None  # training-set size: a fraction (<= 1) or a count (> 1), seeded subsample
+    size: float | None = None  # training-set size: a fraction (0 < size <= 1) or a whole count (> 1)
     languages: tuple[str, ...] = ("en",)  # intermediate data languages: others = translated data
     epochs: float | None = None  # phase-1 budget override (default: the profile's)
 
     def __post_init__(self):
         # one experiment, one run: a multitask mix does not depend on the order its tasks are listed in,
         # a single task has no mode, and size 1 is the whole training set
-        if self.mode == "multitask" or (len(self.tasks) <= 1 and self.mode in MODES):
-            object.__setattr__(self, "tasks", tuple(sorted(self.tasks)))
+        if isinstance(self.tasks, tuple) and (self.mode == "multitask" or (len(self.tasks) <= 1 and self.mode in MODES)):
+            object.__setattr__(self, "tasks", tuple(sorted(self.tasks, key=str)))
             object.__setattr__(self, "mode", "multitask")
-        if self.size == 1:
+        if self.size == 1 and not isinstance(self.size, bool):
             object.__setattr__(self, "size", None)
 
     @property
@@ -51,21 +59,34 @@ class Intermediate:
         d.pop("name")
         return d
 
+    @property
+    def label(self) -> str:
+        """The tasks as a table shows them: "mnli+sst2" (sequential: in training order), or "none"."""
+        return "+".join(self.tasks) or "none"
+
+
+Intermediate = Setup  # the name of this class before 0.2
+
 
 @dataclass(frozen=True)
 class Study:
     name: str
-    profile: str = "toy"
+    profile: str = "toy"  # smoke | toy | xtreme (xltlib.profiles)
     model: str | None = None  # toy size (smoke/small/base/large) or a Hub id / local dir (xtreme)
-    intermediate: tuple[Intermediate, ...] = (Intermediate("baseline"),)
+    intermediate: tuple[Setup, ...] = (Setup("baseline"),)
     targets: tuple[str, ...] = ()
     languages: tuple[str, ...] | None = None  # evaluation languages (each target keeps those it has)
     seeds: tuple[int, ...] = (0,)
     train_scale: float = 1.0  # multiplies every fine-tuning budget (quick looks: < 1)
     benchmark: str | None = None  # "xtreme-r" applies XTREME-R's variants of the specs
-    pooling: str | None = None  # classification/choice head pooling (default: toy "pair", xtreme "cls")
-    local_data: str | None = None  # xtreme: a directory read before the Hub, DIR/<task>/... (CCGbank, clusters)
+    pooling: str | None = None  # classification/choice head pooling (default: the profile's)
+    local_data: str | None = None  # xtreme: a directory read before the Hub (xltlib.data.local)
     lora: int | None = None  # LoRA rank: adapters instead of full fine-tuning (XLM-R XL / XXL)
+
+    @cached_property
+    def backend(self) -> Profile:
+        """The study's profile: data, model, recipe and run-key contents (``xltlib.profiles``)."""
+        return make_profile(self.profile, self.model, self.benchmark, self.local_data)
 
     def runs(self) -> list["Run"]:
         return [Run(self, setup, target, seed) for setup in self.intermediate for target in self.targets
@@ -73,72 +94,102 @@ class Study:
 
     @property
     def model_name(self) -> str:
-        return self.model or {"smoke": "smoke", "toy": "base", "xtreme": "FacebookAI/xlm-roberta-large"}[self.profile]
+        return self.backend.model
 
     @property
     def head_pooling(self) -> str:
-        return self.pooling or ("cls" if self.profile == "xtreme" else "pair")
+        return self.pooling or self.backend.pooling
+
+    def train_config(self, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
+        """The profile's recipe for ``spec``, its epochs (or ``epochs``) scaled by ``train_scale``."""
+        cfg = self.backend.train_config(spec, seed)
+        return dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * self.train_scale)
 
 
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _spec_digest(spec, profile: str) -> str:
-    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose. A
-    toy task whose generator changed within a world version (``DATA_VERSIONS``: the corpus, and so the
-    pretrained models, unchanged) adds its version: its runs are new runs."""
+def _spec_digest(spec: TaskSpec) -> str:
+    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose."""
     d = dataclasses.asdict(spec)
     for prose in ("title", "notes"):
         d.pop(prose, None)
-    if profile != "xtreme":
-        from xltlib.toy.data import DATA_VERSIONS
-
-        if spec.name in DATA_VERSIONS:
-            d["toy_data"] = DATA_VERSIONS[spec.name]
     return _digest(d)
 
 
 @dataclass(frozen=True)
 class Run:
     study: Study
-    setup: Intermediate
+    setup: Setup
     target: str
     seed: int
 
     def _base(self) -> dict:
         s = self.study
-        base = {"profile": s.profile, "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
-                "benchmark": s.benchmark, "pooling": s.head_pooling, "lora": s.lora, "version": 2}
-        if s.profile != "xtreme":  # the toy world's version and model config: a changed world is new runs
-            from xltlib.toy.pretrain import model_key
+        return {**s.backend.key(), "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
+                "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE}
 
-            base["world"] = model_key(s.model_name)
-        return base
+    @property
+    def spec(self) -> TaskSpec:
+        return self.study.backend.target_spec(self.target)
+
+    def phase1_reads(self) -> list[tuple[str, str, str]]:
+        return [(t, lang, "train") for t in self.setup.tasks for lang in self.setup.languages]
+
+    def chain(self) -> list[TaskSpec]:
+        """Phase 2's training tasks (``xltlib.phases.training_chain``); empty: scored from the encoder."""
+        from xltlib.phases import training_chain
+
+        return training_chain(self.spec, self.study.backend.source_spec)
+
+    def chain_reads(self) -> list[tuple[str, str, str]]:
+        from xltlib.phases import dev_task
+
+        out = []
+        for step in self.chain():
+            out.append((step.name, "en", "train"))
+            if dev_task(step):
+                out.append((dev_task(step), "en", "dev"))
+        return out
+
+    def reads(self) -> list[tuple[str, str, str]]:
+        """Every (task, language, split) phases 2 and 3 read (phase 1's: ``phase1_reads``)."""
+        spec, out = self.spec, self.chain_reads()
+        for lang in self.languages():
+            out.append((spec.name, lang, "test"))
+            if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1":
+                out.append((spec.name, lang, "dev"))  # BUCC: the threshold is tuned on dev
+        return out
+
+    @property
+    def phase2_key(self) -> str | None:
+        """Key of the phase-2 fine-tuning, shared by every target with the same training chain (XQuAD, MLQA
+        and XTREME-R's Tatoeba all fine-tune on SQuAD v1.1); None: no fine-tuning."""
+        chain = self.chain()
+        if not chain:
+            return None
+        return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
+                                "data": self.study.backend.data_key(self.chain_reads())})
 
     @property
     def phase1_key(self) -> str | None:
         """Checkpoint key of the phase-1 encoder, shared by every target of this setup and seed."""
         if not self.setup.tasks:
             return None
-        from xltlib.runner import source_spec
-
-        specs = [_spec_digest(source_spec(self.study, t), self.study.profile) for t in self.setup.tasks]
-        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs})
+        backend = self.study.backend
+        specs = [_spec_digest(backend.source_spec(t)) for t in self.setup.tasks]
+        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs,
+                                "data": backend.data_key(self.phase1_reads())})
 
     @property
     def id(self) -> str:
-        from xltlib.runner import target_spec
-
         return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
-                        "spec": _spec_digest(target_spec(self.study, self.target), self.study.profile),
-                        "languages": list(self.languages())})
+                        "spec": _spec_digest(self.spec), "languages": list(self.languages()),
+                        "data": self.study.backend.data_key(self.reads())})
 
     def languages(self) -> tuple[str, ...]:
-        from xltlib.runner import target_spec
-
-        spec = target_spec(self.study, self.target)
-        wanted = self.study.languages
+        spec, wanted = self.spec, self.study.languages
         return spec.languages if wanted is None else tuple(l for l in spec.languages if l in wanted)
 
 
@@ -157,11 +208,26 @@ def _check_keys(where: str, data: dict, cls) -> None:
 def _tuple(value, where):
     if value is None:
         return None
-    if isinstance(value, (str, int)):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         return (value,)
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"{where}: expected a list, got {value!r}")
     return tuple(value)
+
+
+def _setup_from(raw, where: str) -> Setup:
+    if isinstance(raw, str):
+        raw = {"name": raw, "tasks": [] if raw in ("baseline", "none") else [raw]}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a setup name or a mapping of fields, got {raw!r}")
+    _check_keys(where, raw, Setup)
+    raw = dict(raw)
+    for key in ("tasks", "languages"):
+        if key in raw:
+            raw[key] = _tuple(raw[key], f"{where}.{key}")
+    if "name" not in raw:
+        raw["name"] = "+".join(map(str, raw.get("tasks") or ("baseline",)))
+    return Setup(**raw)
 
 
 def study_from_dict(data: dict, name: str = "study") -> Study:
@@ -170,23 +236,16 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
         raise ConfigError(f"{name}: a study is a mapping of fields, got {type(data).__name__}")
     _check_keys(name, data, Study)
     data = dict(data)
-    setups = []
-    for i, raw in enumerate(data.pop("intermediate", None) or [{"name": "baseline"}]):
-        where = f"intermediate[{i}]"
-        if isinstance(raw, str):
-            raw = {"name": raw, "tasks": [] if raw in ("baseline", "none") else [raw]}
-        _check_keys(where, raw, Intermediate)
-        raw = dict(raw)
-        for key in ("tasks", "languages"):
-            if key in raw:
-                raw[key] = _tuple(raw[key], f"{where}.{key}")
-        if "name" not in raw:
-            raw["name"] = "+".join(raw.get("tasks") or ("baseline",))
-        setups.append(Intermediate(**raw))
+    raw_setups = data.pop("intermediate", None) or [{"name": "baseline"}]
+    if isinstance(raw_setups, (str, dict)):  # one setup, written without the list
+        raw_setups = [raw_setups]
+    if not isinstance(raw_setups, (list, tuple)):
+        raise ConfigError(f"intermediate: expected a list of setups, got {raw_setups!r}")
+    setups = tuple(_setup_from(raw, f"intermediate[{i}]") for i, raw in enumerate(raw_setups))
     for key in ("targets", "languages", "seeds"):
         if key in data:
-            data[key] = _tuple(data[key], f"{name}.{key}")
-    study = Study(name=data.pop("name", name), intermediate=tuple(setups), **data)
+            data[key] = _tuple(data[key], f"{key}")
+    study = Study(name=data.pop("name", name), intermediate=setups, **data)
     validate(study)
     return study
 
@@ -204,36 +263,105 @@ def load_study(path: str | Path) -> Study:
     return study_from_dict(data, path.stem)
 
 
+# ------------------------------------------------------------------------------------- validation
+# One check per field of Study and Setup (a new field without one fails tests/test_bad_input.py): each
+# returns None for a valid value, or what is wrong with it, which the error prints after the field's name.
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _strings(v) -> bool:
+    return isinstance(v, tuple) and all(isinstance(x, str) and x for x in v)
+
+
+def _shown(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _need(ok: bool, what: str):
+    """A check: ``what`` a valid value is, said when ``ok(value)`` is false."""
+    return lambda v: None if ok(v) else f"expected {what}, got {_shown(v)!r}"
+
+
+def _one_of(choices, optional=False):
+    def check(v):
+        if (v is None and optional) or (isinstance(v, str) and v in choices):
+            return None
+        return f"{_shown(v)!r} is not one of {', '.join(map(str, choices))}"
+    return check
+
+
+def _size(v):
+    if v is None:
+        return None
+    if not _is_number(v) or v <= 0:
+        return f"must be a positive fraction (0 < size <= 1) or a whole count (> 1), got {v!r}"
+    if v > 1 and v != int(v):
+        return f"must be a fraction up to 1 or a whole count above 1, got {v!r} (neither)"
+    return None
+
+
+STUDY_CHECKS = {
+    "name": _need(lambda v: isinstance(v, str) and v, "a non-empty string"),
+    "profile": _one_of(PROFILES),
+    "model": _need(lambda v: v is None or (isinstance(v, str) and v), "a model name, toy size or directory"),
+    "intermediate": _need(lambda v: v and all(isinstance(s, Setup) for s in v), "a list of setups"),
+    "targets": _need(lambda v: v and _strings(v), "a non-empty list of target task names"),
+    "languages": _need(lambda v: v is None or (v and _strings(v)), "a list of language codes"),
+    "seeds": lambda v: None if v and isinstance(v, tuple) and all(_is_int(s) and s >= 0 for s in v) and \
+    len(set(v)) == len(v) else f"expected non-negative integers, each once, got {_shown(v)!r}",
+    "train_scale": _need(lambda v: _is_number(v) and v > 0, "a positive number"),
+    "benchmark": _one_of(tuple(BENCHMARKS), optional=True),
+    "pooling": _one_of(POOLINGS, optional=True),
+    "local_data": _need(lambda v: v is None or (isinstance(v, str) and Path(v).expanduser().is_dir()),
+                        "an existing directory"),
+    "lora": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive integer rank"),
+}
+SETUP_CHECKS = {
+    "name": _need(lambda v: isinstance(v, str) and v, "a non-empty string"),
+    "tasks": _need(lambda v: isinstance(v, tuple) and all(isinstance(t, str) for t in v), "a list of task names"),
+    "mode": _one_of(MODES),
+    "sampler": _one_of(SAMPLERS),
+    "temperature": _need(lambda v: _is_number(v) and v > 0, "a positive number"),
+    "cap": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive whole number of examples"),
+    "size": _size,
+    "languages": _need(lambda v: v and _strings(v), "a non-empty list of language codes"),
+    "epochs": _need(lambda v: v is None or (_is_number(v) and v > 0), "a positive number"),
+}
+
+
+def _check_fields(obj, checks: dict, where: str) -> None:
+    for f in dataclasses.fields(obj):
+        problem = checks[f.name](getattr(obj, f.name))
+        if problem:
+            raise ConfigError(f"{where}{f.name}: {problem}")
+
+
 def validate(study: Study) -> None:
-    from xltlib.runner import source_spec, target_spec
-
-    if study.profile not in PROFILES:
-        raise ConfigError(f"profile: {study.profile!r} is not one of {', '.join(PROFILES)}")
-    if not study.targets:
-        raise ConfigError("targets: at least one target task is needed")
-    if not study.seeds or any(not isinstance(s, int) or s < 0 for s in study.seeds):
-        raise ConfigError(f"seeds: expected non-negative integers, got {list(study.seeds)}")
-    if study.lora is not None and (not isinstance(study.lora, int) or study.lora <= 0):
-        raise ConfigError(f"lora: expected a positive integer rank, got {study.lora!r}")
-    if study.train_scale <= 0:
-        raise ConfigError(f"train_scale: must be positive, got {study.train_scale}")
-    if study.profile != "xtreme":
-        from xltlib.toy.pretrain import SIZES
-
-        if study.model_name not in SIZES:
-            raise ConfigError(f"model: {study.model_name!r} is not a toy model size; valid: {', '.join(SIZES)}")
-    else:  # the model must be loadable (cache, mirror or Hub) before anything trains
-        from transformers import AutoConfig
-
-        from xltlib.hub import load_pretrained
-
-        load_pretrained(AutoConfig, study.model_name)
+    """Every field's type and value, the tasks and languages, and the model, before anything trains."""
+    _check_fields(study, STUDY_CHECKS, "")
+    for i, setup in enumerate(study.intermediate):
+        _check_fields(setup, SETUP_CHECKS, f"intermediate[{i}] ({setup.name}).")
+    backend = study.backend  # the profile: raises for a local_data outside the xtreme profile
+    if study.head_pooling not in POOLINGS:
+        raise ConfigError(f"pooling: {study.head_pooling!r} is not one of {', '.join(POOLINGS)}")
     names = [s.name for s in study.intermediate]
     if len(set(names)) != len(names):
         raise ConfigError(f"intermediate: setup names must be unique, got {names}")
+    seen: dict = {}
+    for setup in study.intermediate:
+        key = json.dumps(setup.key, sort_keys=True, default=str)
+        if key in seen:
+            raise ConfigError(f"intermediate: setups {seen[key]!r} and {setup.name!r} are the same experiment "
+                              f"under two names (one run would serve both); keep one")
+        seen[key] = setup.name
     all_langs = set()
     for target in study.targets:
-        spec = target_spec(study, target)  # raises with the valid task names
+        spec = _known(backend.target_spec, target, "targets")
         if spec.role != "target":
             raise ConfigError(f"targets: {target!r} is an {spec.role} task, not a target task")
         all_langs |= set(spec.languages)
@@ -244,19 +372,19 @@ def validate(study: Study) -> None:
                               f"valid: {', '.join(sorted(all_langs))}")
     for i, setup in enumerate(study.intermediate):
         where = f"intermediate[{i}] ({setup.name})"
-        if setup.mode not in MODES:
-            raise ConfigError(f"{where}.mode: {setup.mode!r} is not one of {', '.join(MODES)}")
-        if setup.sampler not in SAMPLERS:
-            raise ConfigError(f"{where}.sampler: {setup.sampler!r} is not one of {', '.join(SAMPLERS)}")
-        if setup.size is not None and setup.size <= 0:
-            raise ConfigError(f"{where}.size: must be a positive fraction (<= 1) or count, got {setup.size}")
-        if setup.cap is not None and setup.cap <= 0:
-            raise ConfigError(f"{where}.cap: must be a positive count, got {setup.cap}")
         for task in setup.tasks:
-            spec = source_spec(study, task)
+            spec = _known(backend.source_spec, task, f"{where}.tasks")
             if spec.format is Format.RETRIEVAL:
                 raise ConfigError(f"{where}.tasks: {task!r} is a retrieval task and has no training data")
             bad = [l for l in setup.languages if l not in spec.train_languages]
             if bad:
                 raise ConfigError(f"{where}.languages: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
+    backend.check_model()  # the model must be loadable (cache, mirror or Hub) before anything trains
+
+
+def _known(get, task: str, where: str) -> TaskSpec:
+    try:
+        return get(task)
+    except KeyError as exc:
+        raise ConfigError(f"{where}: {exc.args[0]}") from None

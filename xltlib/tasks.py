@@ -55,6 +55,7 @@ class HubSource:
     split: str  # the Hub's split name, e.g. "validation"
     schema: str  # row adapter in xltlib.data.schemas, e.g. "squad"
     revision: str | None = None  # e.g. "refs/convert/parquet" for repos that still ship a loading script
+    data_dir: str | None = None  # a folder of the repo instead of a config (parquet conversions: "copa")
     columns: Mapping[str, str] = field(default_factory=dict)  # normalized field -> Hub column, where they differ
     languages: tuple[str, ...] | None = None  # only for these languages (None: every language of the task)
     language_filter: str | None = None  # pooled configs: "column:<name>" or "id_prefix" (TyDiQA)
@@ -108,18 +109,24 @@ class TaskSpec:
     test_only: tuple[str, ...] = ()  # evaluation languages without a dev split
     category: str | None = None  # benchmark category (targets only)
     benchmarks: tuple[str, ...] = ()
-    # jiant's XTREME recipe (FACTS.md): lengths per format, epochs per task, batch 32 (QA 16)
+    # jiant's XTREME recipe (docs/reference.md): lengths per format, epochs per task, batch 32 (QA 16)
     max_length: int = 256
     epochs: float = 2.0
     batch_size: int = 32
     retrieval: RetrievalSpec | None = None
     encoder_from: str = "target"  # "target": fine-tuned model; "intermediate": phase-1 encoder; or a task name
+    train_before: tuple[str, ...] = ()  # tasks fine-tuned, in order, before the target's own data (one head)
+    hub_caveat: str = ""  # why scores on the Hub copy are not comparable with published ones ("": they are)
     notes: str = ""
 
     @property
     def primary_metrics(self) -> tuple[str, ...]:
         """The metrics whose mean is the task's one number per language: QA (EM + F1) / 2, else the first."""
         return ("exact_match", "f1") if self.format is Format.SPAN_QA else self.metrics[:1]
+
+    def primary(self, scores: dict) -> float:
+        """The one number per language: the mean of ``primary_metrics`` in ``scores``."""
+        return sum(scores[m] for m in self.primary_metrics) / len(self.primary_metrics)
 
     def splits(self) -> tuple[str, ...]:
         return tuple(s for s in SPLITS if s in self.hub or (s == "train" and self.train_task))
@@ -168,6 +175,7 @@ TATOEBA_LANGS = _langs(
 # XTREME-R (from the XTREME-R paper; verify against its repository before relying on the exact lists)
 UDPOS_R_LANGS = UDPOS_LANGS + _langs("lt pl ro uk wo")  # UD v2.7
 PANX_R_LANGS = PANX_LANGS + _langs("az gu lt pa pl qu ro uk")
+TATOEBA_R_ADDED = _langs("az lt pl ro uk")
 XCOPA_LANGS = _langs("et ht id it qu sw ta th tr vi zh")
 MEWSLIX_LANGS = _langs("ar de en es fa ja pl ro ta tr uk")
 LAREQA_LANGS = _langs("ar de el en es hi ru th tr vi zh")
@@ -212,6 +220,8 @@ _TASKS: list[TaskSpec] = [
                       columns={"tags": "pos_tags"}),
         labels=UPOS, test_only=UDPOS_TEST_ONLY, category="structured", epochs=10,
         notes="scored with seqeval F1 over UPOS tags, exactly as XTREME does",
+        hub_caveat="the Hub copy keeps CoNLL-U's split multiword tokens; XTREME fuses them (es, fr, it, pt, de, "
+                   "ar, he, ...): read XTREME's download folder (local_data) for comparable numbers",
     ),
     TaskSpec(
         "panx", "PAN-X (WikiANN)", _TAG, "target", ("f1",), PANX_LANGS,
@@ -243,8 +253,9 @@ _TASKS: list[TaskSpec] = [
         "bucc2018", "BUCC 2018", _RET, "target", ("f1",), BUCC_LANGS,
         hub=_per_lang(XT, "bucc18.{lang}", {"dev": "validation", "test": "test"}, "bitext"),
         category="retrieval", max_length=512, retrieval=RetrievalSpec(), encoder_from="intermediate",
-        notes="the Hub copy holds gold pairs only (no distractors): use a local BUCC directory for the "
-              "official mining setting; the threshold is tuned on dev",
+        notes="the threshold is tuned on dev",
+        hub_caveat="the Hub copy holds the gold pairs only, not the comparable corpora with their distractors: "
+                   "mining is far easier and F1 inflated; read XTREME's bucc2018/ folder (local_data)",
     ),
     TaskSpec(
         "tatoeba", "Tatoeba", _RET, "target", ("accuracy",), TATOEBA_LANGS,
@@ -256,8 +267,8 @@ _TASKS: list[TaskSpec] = [
     TaskSpec(
         "xcopa", "XCOPA", _MC, "target", ("accuracy",), XCOPA_LANGS,
         hub=_per_lang("cambridgeltl/xcopa", "{lang}", {"dev": "validation", "test": "test"}, "copa"),
-        num_choices=2, train_task="copa", category="classification", epochs=5,
-        notes="trained on SIQA then COPA (English)",
+        num_choices=2, train_task="copa", train_before=("siqa",), category="classification", epochs=5,
+        notes="trained on SIQA, then COPA (English), as XTREME-R does; selected on COPA's validation set",
     ),
     TaskSpec(
         "mewslix", "Mewsli-X", _RET, "target", ("map@20",), MEWSLIX_LANGS, hub={},
@@ -295,9 +306,8 @@ _TASKS: list[TaskSpec] = [
     ),
     TaskSpec(
         "cosmosqa", "Cosmos QA", _MC, "intermediate", ("accuracy",), ("en",),
-        hub=_per_lang("allenai/cosmos_qa", "default", {"train": "train", "dev": "validation"}, "cosmos_qa",
-                      revision="refs/convert/parquet"),
-        num_choices=4, epochs=2, notes="main still ships a loading script: read the parquet conversion",
+        hub=_per_lang("allenai/cosmos_qa", None, {"train": "train", "dev": "validation"}, "cosmos_qa"),
+        num_choices=4, epochs=2, notes="main ships a loading script: read at its parquet conversion",
     ),
     TaskSpec(
         "hellaswag", "HellaSwag", _MC, "intermediate", ("accuracy",), ("en",),
@@ -347,7 +357,7 @@ _TASKS: list[TaskSpec] = [
     TaskSpec(
         "siqa", "Social IQa", _MC, "auxiliary", ("accuracy",), ("en",),
         hub=_per_lang("allenai/social_i_qa", None, {"train": "train", "dev": "validation"}, "siqa"),
-        num_choices=3, epochs=2,
+        num_choices=3, epochs=2, notes="main ships a loading script: read at its parquet conversion",
     ),
 ]
 # lengths by format (jiant recipe): QA 384, retrieval 512, the rest 256 — set above where they differ
@@ -372,14 +382,21 @@ BENCHMARKS: dict[str, Benchmark] = {
         "xtreme-r",
         ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "mewslix", "lareqa", "tatoeba"),
         overrides={
-            "udpos": {"languages": UDPOS_R_LANGS, "notes": "UD v2.7; lt, pl, ro, uk, wo are not in google/xtreme "
-                                                            "(load them from a local directory)"},
+            "udpos": {"languages": UDPOS_R_LANGS,
+                      "hub": _per_lang(XT, "udpos.{name}", {"train": "train", "dev": "validation", "test": "test"},
+                                       "tagging", columns={"tags": "pos_tags"}, languages=UDPOS_LANGS),
+                      "notes": "UD v2.7 languages lt, pl, ro, uk, wo are not in google/xtreme: load them from a "
+                               "local directory (XTREME's download folder has them)"},
             "panx": {"languages": PANX_R_LANGS,
                      "hub": _per_lang("unimelb-nlp/wikiann", "{lang}",
                                       {"train": "train", "dev": "validation", "test": "test"}, "tagging",
                                       columns={"tags": "ner_tags"})},
             "xquad": {"languages": XQUAD_LANGS + ("ro",)},
-            "tatoeba": {"encoder_from": "squad_v1", "notes": "XTREME-R: evaluated after SQuAD fine-tuning"},
+            "tatoeba": {"encoder_from": "squad_v1", "languages": TATOEBA_LANGS + TATOEBA_R_ADDED,
+                        "hub": _per_lang(XT, "tatoeba.{iso3}", {"test": "validation"}, "bitext",
+                                         languages=TATOEBA_LANGS),
+                        "notes": "XTREME-R: evaluated after SQuAD fine-tuning; az, lt, pl, ro, uk are not in "
+                                 "google/xtreme (XTREME's download folder has them)"},
         },
         average_over="categories",
     ),

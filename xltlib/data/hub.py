@@ -1,12 +1,16 @@
-"""The Hub loader: ``datasets.load_dataset`` on the parquet datasets named in each task's spec."""
+"""The Hub loader: ``datasets.load_dataset`` on the parquet datasets named in each task's spec.
+
+Repos that still ship a loading script on ``main`` (datasets >= 4 refuses to run one) are read at their
+parquet conversion, ``revision="refs/convert/parquet"`` (``open_source``).
+"""
 from __future__ import annotations
 
 from itertools import islice
 
-from xltlib.data import TaskData, collect
+from xltlib.data.core import TaskData, check_policy, collect, read_spec
 from xltlib.data.schemas import SCHEMAS, RowContext
-from xltlib.errors import DataUnavailableError, SchemaError
-from xltlib.hub import mirrored, unavailable
+from xltlib.errors import DataUnavailableError, NoSourceError, SchemaError
+from xltlib.hfhub import mirrored, unavailable
 from xltlib.languages import language
 from xltlib.tasks import HubSource, TaskSpec
 
@@ -22,21 +26,39 @@ def _label_names(features) -> dict[str, list[str]]:
     return out
 
 
-def _describe(src: HubSource, lang: str) -> str:
+def describe(src: HubSource, lang: str) -> str:
     config = src.config_for(lang)
     rev = f"@{src.revision}" if src.revision else ""
-    return f"{src.path}{rev}" + (f" [{config}]" if config else "") + f" {src.split}"
+    where = f" [{config}]" if config else (f" [{src.data_dir}/]" if src.data_dir else "")
+    return f"{src.path}{rev}{where} {src.split}"
+
+
+CONVERTED = "refs/convert/parquet"  # the Hub's parquet conversion of a repo: one folder per config
 
 
 def open_source(src: HubSource, lang: str, spec: TaskSpec):
-    """The ``datasets.Dataset`` of one Hub source, or a DataUnavailableError saying how to get it."""
+    """The ``datasets.Dataset`` of one Hub source, or a DataUnavailableError saying how to get it.
+
+    A repo that holds only a loading script (datasets >= 4 cannot run it: allenai/social_i_qa,
+    allenai/cosmos_qa) is read at its parquet conversion instead, ``refs/convert/parquet``, where each
+    config is a folder (``data_dir``) of the one config "default"."""
     import datasets
 
     config = src.config_for(lang)
-    path = mirrored(src.path)
-    kwargs = {"revision": src.revision} if src.revision and path == src.path else {}
     try:
-        return datasets.load_dataset(path, config, split=src.split, **kwargs)
+        return _load(datasets, src.path, config, src.split, src.revision, src.data_dir)
+    except RuntimeError as exc:
+        if "scripts are no longer supported" not in str(exc) or src.revision:
+            raise
+        try:
+            return _load(datasets, src.path, None, src.split, CONVERTED, src.data_dir or config or "default")
+        except Exception as exc2:  # noqa: BLE001 -- reported below with both causes
+            failed = f"{type(exc2).__name__}: {str(exc2).splitlines()[0] if str(exc2) else ''}"
+        raise DataUnavailableError(
+            f"could not load dataset {src.path}{f', config {config}' if config else ''}, split {src.split} "
+            f"(task {spec.name}): its main revision holds only a loading script, which datasets >= 4 cannot "
+            f"run, and its parquet conversion ({CONVERTED}) could not be read either ({failed}). Load task "
+            f"{spec.name} from a local directory, or mirror {src.path}@{CONVERTED} under XLT_HUB_MIRROR.") from None
     except (ConnectionError, FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
         what = f"{src.path}" + (f", config {config}" if config else "") + f", split {src.split}"
         if src.revision:
@@ -45,6 +67,14 @@ def open_source(src: HubSource, lang: str, spec: TaskSpec):
             "dataset", f"{what} (task {spec.name}, language {lang})", exc,
             f"load task {spec.name} from a local directory: source=DIR with DIR/{spec.name}/{lang}/<split>.jsonl",
         ) from None
+
+
+def _load(datasets, path: str, config, split: str, revision: str | None, data_dir: str | None):
+    local = mirrored(path, revision)
+    kwargs = {"data_dir": data_dir} if data_dir else {}
+    if revision and not local:
+        kwargs["revision"] = revision
+    return datasets.load_dataset(local or path, config, split=split, **kwargs)
 
 
 def _keep(src: HubSource, lang: str):
@@ -58,38 +88,56 @@ def _keep(src: HubSource, lang: str):
     return lambda row: row[column] == lang
 
 
-def load(spec: TaskSpec, lang: str, split: str, *, on_error: str, limit: int | None) -> TaskData:
-    sources = [s for s in spec.hub.get(split, ()) if s.languages is None or lang in s.languages]
-    if not sources:
-        raise DataUnavailableError(
-            f"task {spec.name} has no Hub source for {lang}/{split}: {spec.notes or 'load it from a local directory'}"
+def sources(spec: TaskSpec, lang: str, split: str) -> list[HubSource]:
+    """The Hub sources of one split in one language (empty: not on the Hub)."""
+    return [s for s in spec.hub.get(split, ()) if s.languages is None or lang in s.languages]
+
+
+class HubData:
+    """The Hugging Face Hub (or its cache, or ``XLT_HUB_MIRROR``) as a data source."""
+
+    name = "hub"
+
+    def __repr__(self) -> str:
+        return "HubData()"
+
+    def load(self, task, lang: str, split: str, *, on_error: str = "skip", benchmark: str | None = None,
+             limit: int | None = None) -> TaskData:
+        check_policy(on_error)
+        spec = read_spec(task, split, benchmark)
+        spec.check(lang, split)
+        found = sources(spec, lang, split)
+        if not found:
+            raise NoSourceError(
+                f"task {spec.name} has no Hub source for {lang}/{split}: {spec.notes or 'load it from a local directory'}")
+        data = None
+        for n, src in enumerate(found):
+            part = _load_source(spec, src, lang, split, n if len(found) > 1 else None, on_error, limit)
+            if data is None:
+                data = part
+            else:
+                data.extend(part)
+        return data
+
+
+def _load_source(spec, src, lang, split, n, on_error, limit) -> TaskData:
+    dataset = open_source(src, lang, spec)
+    described = describe(src, lang)
+    schema = SCHEMAS[src.schema]
+    ctx = RowContext(spec, lang, dict(src.columns), _label_names(dataset.features),
+                     prefix=f"{n}:" if n is not None else "")
+    needed = {ctx.col(c) for c in schema.columns}
+    missing = sorted(needed - set(dataset.column_names))
+    if missing:
+        raise SchemaError(
+            f"{described}: missing column(s) {', '.join(missing)} needed by schema {src.schema!r} of task "
+            f"{spec.name}; the dataset has: {', '.join(dataset.column_names)}"
         )
-    parts = []
-    for n, src in enumerate(sources):
-        dataset = open_source(src, lang, spec)
-        described = _describe(src, lang)
-        schema = SCHEMAS[src.schema]
-        ctx = RowContext(spec, lang, dict(src.columns), _label_names(dataset.features),
-                         prefix=f"{n}:" if len(sources) > 1 else "")
-        needed = {ctx.col(c) for c in schema.columns}
-        missing = sorted(needed - set(dataset.column_names))
-        if missing:
-            raise SchemaError(
-                f"{described}: missing column(s) {', '.join(missing)} needed by schema {src.schema!r} of task "
-                f"{spec.name}; the dataset has: {', '.join(dataset.column_names)}"
-            )
-        keep = _keep(src, lang)
-        rows = (r for r in enumerate(dataset) if keep is None or keep(r[1]))
-        if limit is not None:
-            rows = islice(rows, limit)
-        parts.append(collect(spec, lang, split, described, _adapt(rows, schema, ctx), on_error))
-    data = parts[0]
-    for more in parts[1:]:
-        data.examples += more.examples
-        data.skipped += more.skipped
-        data.repaired += more.repaired
-    data.source = " + ".join(p.source for p in parts)
-    return data
+    keep = _keep(src, lang)
+    rows = (r for r in enumerate(dataset) if keep is None or keep(r[1]))
+    if limit is not None:
+        rows = islice(rows, limit)
+    return collect(spec, lang, split, described, _adapt(rows, schema, ctx), on_error)
 
 
 def _adapt(rows, schema, ctx):

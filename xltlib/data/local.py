@@ -1,44 +1,81 @@
-"""The local-directory loader, for clusters without network and for licensed data.
+"""The local-directory loader: the normalized layout, XTREME's own download folder, and licensed data.
 
 Layouts under the directory ``DIR`` (first match wins):
 
-- normalized records, any task: ``DIR/<task>/<lang>/<split>.jsonl`` or ``.parquet``; one record per
-  line/row with the fields of the task's example type (``xltlib.examples``), e.g. for tagging
-  ``{"id": "1", "tokens": ["Hi", "!"], "tags": ["INTJ", "PUNCT"]}``;
-- CCG in jiant's format: ``DIR/ccg/<split>.tsv`` with ``tokens<TAB>tags`` per line (both
-  space-separated) and optionally ``DIR/ccg/tags_to_id.json`` (jiant's tag map) to fix the tag set;
-- BUCC in XTREME's download layout: ``DIR/bucc2018/<lang>-en.<split>.<lang>`` and ``.en`` (``id<TAB>
-  sentence``) and ``.gold`` (``src_id<TAB>tgt_id``) — the full corpora, distractors included;
-- Tatoeba in XTREME's download layout: ``DIR/tatoeba/tatoeba.<iso3>-eng.<iso3>`` and ``.eng``,
-  line-aligned.
+1. Normalized records, any task: ``DIR/<task>/<lang>/<split>.jsonl`` or ``.parquet``; one record per
+   line/row with the fields of the task's example type (``xltlib.examples``), e.g. for tagging
+   ``{"id": "1", "tokens": ["Hi", "!"], "tags": ["INTJ", "PUNCT"]}``.
+2. XTREME's download folder, as google-research/xtreme's ``scripts/download_data.sh`` leaves it
+   (``XTREME_LAYOUT`` below: ``xnli/dev-de.tsv``, ``udpos/train-en.tsv``, ``xquad/xquad.de.json``,
+   ``mlqa/MLQA_V1/dev/...``, ``tydiqa/tydiqa-goldp-v1.1-train/...``, ``bucc2018/de-en.dev.*``,
+   ``tatoeba/de-en.*``, ``xcopa/val-it.jsonl``, ``siqa/socialIQa_v1.4_dev.jsonl``, ``squad/*.json``).
+   Its UD-POS files have multiword tokens fused as XTREME's preprocessing does, and its BUCC files hold
+   the full comparable corpora: the forms published numbers were computed on. XTREME blanks the labels
+   it keeps for its leaderboard (XNLI / PAWS-X / UD-POS / PAN-X test without labels, empty answers in its
+   XQuAD and TyDiQA files, every XCOPA test label 0, Tatoeba's English side sorted, no BUCC test gold):
+   such a split raises ``BlankedLabelsError`` saying so, is never scored, and ``holds`` is False for it
+   (a study then reads that split from the Hub).
+3. CCG: ``DIR/ccg/<split>.tsv`` with ``tokens<TAB>tags`` per line (both space-separated) and optionally
+   ``DIR/ccg/tags_to_id.json`` (jiant's tag map) to fix the tag order; otherwise the tag set comes from
+   the data. Tatoeba as LASER ships it: ``DIR/tatoeba/tatoeba.<iso3>-eng.<iso3>`` and ``.eng``.
+
+Text files are read as UTF-8 (a byte-order mark is dropped); a line that is not UTF-8 is a malformed row
+(``not_utf8``) under the malformed-row policy, never a traceback.
 """
 from __future__ import annotations
 
 import csv
 import json
 from dataclasses import replace
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import Callable, NamedTuple
 
-from xltlib.data import TaskData, collect
-from xltlib.errors import DataUnavailableError
-from xltlib.examples import RetrievalExample, TaggingExample, example_from_dict
+from xltlib.data.core import BlankedLabelsError, TaskData, check_policy, collect, read_spec
+from xltlib.errors import DataUnavailableError, MalformedDataError
+from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
+                             TaggingExample, example_from_dict)
 from xltlib.languages import language
 from xltlib.tasks import TaskSpec
+
+
+# ------------------------------------------------------------------------------------------- reading
+def _lines(path: Path):
+    """``(line number, text | UnicodeDecodeError)`` per line; a leading byte-order mark is dropped."""
+    with path.open("rb") as f:
+        for i, raw in enumerate(f, start=1):
+            if i == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield i, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                yield i, exc
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedDataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _records(path: Path):
     """``(line/row number, dict | Exception)`` from a JSONL or parquet file."""
     if path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield i, row
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise MalformedDataError(f"{path}: not a readable parquet file ({exc})") from None
+        yield from enumerate(table.to_pylist(), start=1)
         return
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
+    for i, line in _lines(path):
+        if isinstance(line, Exception):
+            yield i, line
+        elif line.strip():
             try:
                 record = json.loads(line)
                 yield i, record if isinstance(record, dict) else ValueError("not a JSON object")
@@ -58,85 +95,334 @@ def _normalized(spec: TaskSpec, lang: str, rows):
             yield i, exc
 
 
-def _tsv(path: Path):
-    with path.open(encoding="utf-8", newline="") as f:
-        for i, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
-            yield i, row
-
-
-def _ccg(path: Path, split: str):
-    for i, row in _tsv(path):
-        if len(row) != 2:
-            yield i, ValueError(f"expected 'tokens<TAB>tags', found {len(row)} tab-separated field(s)")
+def _tsv_rows(path: Path):
+    """Tab-separated rows as Python's csv module writes them (XTREME writes its XNLI / PAWS-X files so)."""
+    for i, line in _lines(path):
+        if isinstance(line, Exception) or not line:
+            yield i, line
         else:
-            yield i, TaggingExample(f"{split}-{i}", tuple(row[0].split()), tuple(row[1].split()))
+            yield i, next(csv.reader([line], delimiter="\t"))
 
 
-def _bucc(prefix: Path, lang: str):
-    def sentences(path):
+# ------------------------------------------------------------------------------------------- XTREME's formats
+def _pairs(path: Path, spec: TaskSpec, lang: str, split: str):
+    """``sentence1<TAB>sentence2<TAB>label`` (XNLI, PAWS-X, MNLI as XTREME's xnli/train-en.tsv)."""
+    for i, row in _tsv_rows(path):
+        if isinstance(row, Exception):
+            yield i, row
+        elif row:
+            if len(row) != 3:
+                yield i, ValueError(f"expected 'sentence1<TAB>sentence2<TAB>label', found {len(row)} field(s)")
+            else:
+                yield i, ClassificationExample(f"{lang}-{i}", row[0], row[1], row[2], lang)
+
+
+def _conll(path: Path, spec: TaskSpec, lang: str, split: str):
+    """``word<TAB>tag`` per line, a blank line between sentences (UD-POS, PAN-X)."""
+    words, tags, start, bad = [], [], None, None
+    for i, line in _lines(path):
+        if isinstance(line, Exception):
+            bad = bad or line
+            start = start or i
+            continue
+        if not line.strip():
+            if words or bad:
+                yield start, bad or TaggingExample(f"{lang}-{start}", tuple(words), tuple(tags), lang)
+            words, tags, start, bad = [], [], None, None
+            continue
+        start = start or i
+        fields = line.split("\t")
+        if len(fields) != 2:
+            bad = bad or ValueError(f"line {i}: expected 'word<TAB>tag', found {len(fields)} field(s)")
+        else:
+            words.append(fields[0])
+            tags.append(fields[1])
+    if words or bad:
+        yield start, bad or TaggingExample(f"{lang}-{start}", tuple(words), tuple(tags), lang)
+
+
+def _squad_json(path: Path, spec: TaskSpec, lang: str, split: str):
+    """SQuAD v1.1 JSON (XQuAD, MLQA, TyDiQA-GoldP, SQuAD)."""
+    try:
+        data = json.loads(_text(path))["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise MalformedDataError(f"{path}: not SQuAD-format JSON ({type(exc).__name__}: {exc})") from None
+    n = 0
+    for article in data:
+        for paragraph in article.get("paragraphs", []):
+            for qa in paragraph.get("qas", []):
+                n += 1
+                try:
+                    answers = [a for a in qa.get("answers", []) if not (qa.get("is_impossible") and not a["text"])]
+                    yield n, SpanQAExample(str(qa["id"]), paragraph["context"], qa["question"],
+                                           tuple(a["text"] for a in answers),
+                                           tuple(int(a["answer_start"]) for a in answers), lang)
+                except (KeyError, TypeError, ValueError) as exc:
+                    yield n, ValueError(f"question {n}: {type(exc).__name__}: {exc}")
+
+
+_COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+
+
+def _copa(path: Path, spec: TaskSpec, lang: str, split: str):
+    """COPA / XCOPA JSONL: premise, choice1, choice2, question (cause|effect), label."""
+    for i, r in _records(path):
+        if isinstance(r, Exception):
+            yield i, r
+            continue
+        try:
+            yield i, MultipleChoiceExample(str(r.get("idx", i)), r["premise"],
+                                           _COPA_QUESTIONS.get(r["question"], r["question"]),
+                                           (r["choice1"], r["choice2"]), int(r["label"]), lang)
+        except (KeyError, TypeError, ValueError) as exc:
+            yield i, ValueError(f"{type(exc).__name__}: {exc}")
+
+
+def _siqa(path: Path, spec: TaskSpec, lang: str, split: str):
+    """Social IQa JSONL: context, question, answerA-C, correct (A|B|C)."""
+    for i, r in _records(path):
+        if isinstance(r, Exception):
+            yield i, r
+            continue
+        try:
+            yield i, MultipleChoiceExample(str(i), r["context"], r["question"],
+                                           (r["answerA"], r["answerB"], r["answerC"]), "ABC".index(r["correct"]), lang)
+        except (KeyError, TypeError, ValueError) as exc:
+            yield i, ValueError(f"{type(exc).__name__}: {exc}")
+
+
+def _bucc(path: Path, spec: TaskSpec, lang: str, split: str):
+    """``<lang>-en.<split>.<lang>`` / ``.en`` (``id<TAB>sentence``) and ``.gold`` (``src_id<TAB>tgt_id``)."""
+    def sentences(p):
         out = {}
-        for i, row in _tsv(path):
-            if len(row) != 2:
-                raise DataUnavailableError(f"{path}, line {i}: expected 'id<TAB>sentence'")
-            out[row[0]] = row[1]
+        for i, line in _lines(p):
+            fields = line.split("\t") if isinstance(line, str) else []
+            if len(fields) != 2:
+                raise MalformedDataError(f"{p}, line {i}: expected 'id<TAB>sentence'")
+            out[fields[0]] = fields[1]
         return out
 
-    src, tgt = sentences(prefix.with_name(prefix.name + f".{lang}")), sentences(prefix.with_name(prefix.name + ".en"))
+    prefix = str(path)[: -len(f".{lang}")]
+    src, tgt = sentences(path), sentences(Path(prefix + ".en"))
     gold: dict[str, list[str]] = {}
-    gold_path = prefix.with_name(prefix.name + ".gold")
-    if gold_path.exists():
-        for _, row in _tsv(gold_path):
-            gold.setdefault(row[0], []).append(row[1])
+    for i, line in _lines(Path(prefix + ".gold")):
+        fields = line.split("\t") if isinstance(line, str) else []
+        if len(fields) != 2:
+            raise MalformedDataError(f"{prefix}.gold, line {i}: expected 'src_id<TAB>tgt_id'")
+        gold.setdefault(fields[0], []).append(fields[1])
     for sid, text in src.items():
         yield sid, RetrievalExample(sid, text, "query", tuple(gold.get(sid, ())), lang)
     for tid, text in tgt.items():
         yield tid, RetrievalExample(tid, text, "candidate", (), "en")
 
 
-def _tatoeba(prefix: Path, lang: str, iso3: str):
-    src = prefix.with_name(prefix.name + f".{iso3}").read_text(encoding="utf-8").splitlines()
-    tgt = prefix.with_name(prefix.name + ".eng").read_text(encoding="utf-8").splitlines()
+def _aligned(path: Path, english: Path, lang: str):
+    if not english.is_file():
+        raise DataUnavailableError(f"{path} has no English side: {english} does not exist")
+    src = _text(path).splitlines()
+    tgt = _text(english).splitlines()
     if len(src) != len(tgt):
-        raise DataUnavailableError(f"{prefix}.{iso3} has {len(src)} lines but {prefix}.eng has {len(tgt)}")
+        raise MalformedDataError(f"{path} has {len(src)} lines but {english} has {len(tgt)}")
     for i, (s, t) in enumerate(zip(src, tgt), start=1):
         yield i, RetrievalExample(f"q{i}", s, "query", (f"c{i}",), lang)
         yield i, RetrievalExample(f"c{i}", t, "candidate", (), "en")
 
 
-def load(spec: TaskSpec, lang: str, split: str, root: str, *, on_error: str, limit: int | None) -> TaskData:
-    base = Path(root).expanduser()
-    if not base.is_dir():
-        raise DataUnavailableError(f"local data directory {base} does not exist (task {spec.name})")
-    candidates = [base / spec.name / lang / f"{split}.jsonl", base / spec.name / lang / f"{split}.parquet"]
-    for path in candidates:
-        if path.exists():
-            rows = _normalized(spec, lang, _records(path))
-            return collect(spec, lang, split, str(path), islice(rows, limit), on_error)
+def _tatoeba(path: Path, spec: TaskSpec, lang: str, split: str):
+    """XTREME's ``tatoeba/<lang>-en.<lang>`` and ``.en``, line-aligned (unless XTREME sorted the English)."""
+    return _aligned(path, path.with_name(f"{lang}-en.en"), lang)
 
-    special = []
-    if spec.name == "ccg":
-        path = base / "ccg" / f"{split}.tsv"
-        special.append(path)
-        if path.exists():
-            spec = _with_ccg_tags(spec, base / "ccg" / "tags_to_id.json")
-            return collect(spec, lang, split, str(path), islice(_ccg(path, split), limit), on_error)
-    if spec.name == "bucc2018":
-        prefix = base / "bucc2018" / f"{lang}-en.{split}"
-        special.append(Path(f"{prefix}.{lang}"))
-        if Path(f"{prefix}.{lang}").exists():
-            return collect(spec, lang, split, str(prefix), islice(_bucc(prefix, lang), limit), on_error)
-    if spec.name == "tatoeba":
-        iso3 = language(lang).iso639_3
-        prefix = base / "tatoeba" / f"tatoeba.{iso3}-eng"
-        special.append(Path(f"{prefix}.{iso3}"))
-        if Path(f"{prefix}.{iso3}").exists():
-            return collect(spec, lang, split, str(prefix), islice(_tatoeba(prefix, lang, iso3), limit), on_error)
-    tried = ", ".join(str(p) for p in candidates + special)
-    raise DataUnavailableError(f"no local data for task {spec.name} {lang}/{split}; looked for: {tried}")
+
+def _tatoeba_laser(path: Path, spec: TaskSpec, lang: str, split: str):
+    return _aligned(path, path.with_suffix(".eng"), lang)
+
+
+def _ccg(path: Path, spec: TaskSpec, lang: str, split: str):
+    for i, row in _tsv_rows(path):
+        if isinstance(row, Exception):
+            yield i, row
+        elif not row:
+            continue
+        elif len(row) != 2:
+            yield i, ValueError(f"expected 'tokens<TAB>tags', found {len(row)} tab-separated field(s)")
+        else:
+            yield i, TaggingExample(f"{split}-{i}", tuple(row[0].split()), tuple(row[1].split()), lang)
+
+
+# ------------------------------------------------------------------------------------------- blanked labels
+def _first_row(path: Path) -> list[str]:
+    for _, line in _lines(path):
+        if isinstance(line, str) and line.strip():
+            return line.split("\t")
+    return []
+
+
+def _blank_columns(columns: int, what: str):
+    def check(path: Path, lang: str) -> str | None:
+        return what if len(_first_row(path)) < columns else None
+    return check
+
+
+def _blank_answers(path: Path, lang: str) -> str | None:
+    try:
+        data = json.loads(_text(path))["data"]
+    except (json.JSONDecodeError, KeyError, TypeError, MalformedDataError):
+        return None  # reported as malformed when read
+    answers = [a.get("text", "") for art in data for p in art.get("paragraphs", []) for q in p.get("qas", [])
+               for a in q.get("answers", [])]
+    return "every answer is an empty string" if answers and not any(answers) else None
+
+
+def _blank_copa(path: Path, lang: str) -> str | None:
+    labels = [r.get("label") for _, r in _records(path) if isinstance(r, dict)]
+    return "every label is 0" if len(labels) >= 10 and set(labels) == {0} else None
+
+
+def _blank_tatoeba(path: Path, lang: str) -> str | None:
+    english_path = path.with_name(f"{lang}-en.en")
+    if not english_path.is_file():
+        return None  # reported when read
+    english = _text(english_path).splitlines()
+    return ("its English side is sorted (the alignment is hidden)"
+            if len(english) >= 10 and english == sorted(english) else None)
+
+
+def _blank_bucc(path: Path, lang: str) -> str | None:
+    return None if Path(str(path)[: -len(f".{lang}")] + ".gold").exists() else "it has no .gold file"
+
+
+class Layout(NamedTuple):
+    path: str  # relative to DIR; {lang}, {split}, {iso3}
+    read: Callable
+    blanked: Callable | None = None  # (path, lang) -> why the labels are blanked, or None
+
+
+_PAIRS_BLANK = _blank_columns(3, "it has no label column")
+_CONLL_BLANK = _blank_columns(2, "it has no tag column")
+
+# (task, split) -> where XTREME's download folder keeps it
+XTREME_LAYOUT: dict[tuple[str, str], Layout] = {
+    ("mnli", "train"): Layout("xnli/train-{lang}.tsv", _pairs),
+    **{("xnli", s): Layout("xnli/{split}-{lang}.tsv", _pairs, _PAIRS_BLANK) for s in ("dev", "test")},
+    **{("pawsx", s): Layout("pawsx/{split}-{lang}.tsv", _pairs, _PAIRS_BLANK) for s in ("train", "dev", "test")},
+    **{("udpos", s): Layout("udpos/{split}-{lang}.tsv", _conll, _CONLL_BLANK) for s in ("train", "dev", "test")},
+    **{("panx", s): Layout("panx/{split}-{lang}.tsv", _conll, _CONLL_BLANK) for s in ("train", "dev", "test")},
+    ("xquad", "test"): Layout("xquad/xquad.{lang}.json", _squad_json, _blank_answers),
+    **{("mlqa", s): Layout("mlqa/MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json", _squad_json,
+                           _blank_answers) for s in ("dev", "test")},
+    ("tydiqa", "train"): Layout("tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.{lang}.train.json", _squad_json),
+    # TyDiQA-GoldP's dev set is XTREME's test set
+    ("tydiqa", "test"): Layout("tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", _squad_json,
+                               _blank_answers),
+    ("squad_v1", "train"): Layout("squad/train-v1.1.json", _squad_json),
+    ("squad_v1", "dev"): Layout("squad/dev-v1.1.json", _squad_json),
+    **{("bucc2018", s): Layout("bucc2018/{lang}-en.{split}.{lang}", _bucc, _blank_bucc) for s in ("dev", "test")},
+    ("tatoeba", "test"): Layout("tatoeba/{lang}-en.{lang}", _tatoeba, _blank_tatoeba),
+    ("xcopa", "dev"): Layout("xcopa/val-{lang}.jsonl", _copa, _blank_copa),
+    ("xcopa", "test"): Layout("xcopa/test-{lang}.jsonl", _copa, _blank_copa),
+    ("copa", "train"): Layout("xcopa/train-en.jsonl", _copa),
+    ("copa", "dev"): Layout("xcopa/val-en.jsonl", _copa),
+    ("siqa", "train"): Layout("siqa/socialIQa_v1.4_trn.jsonl", _siqa),
+    ("siqa", "dev"): Layout("siqa/socialIQa_v1.4_dev.jsonl", _siqa),
+}
+# other layouts a researcher may hold
+OTHER_LAYOUT: dict[tuple[str, str], Layout] = {
+    **{("ccg", s): Layout("ccg/{split}.tsv", _ccg) for s in ("train", "dev", "test")},
+    ("tatoeba", "test"): Layout("tatoeba/tatoeba.{iso3}-eng.{iso3}", _tatoeba_laser),
+}
+
+
+@lru_cache(maxsize=256)
+def _blanked(path: str, mtime: int, lang: str, check) -> str | None:
+    return check(Path(path), lang)
+
+
+class Found(NamedTuple):
+    path: Path
+    read: Callable
+    blanked: str | None  # why the labels are blanked, or None
+
+
+class LocalData:
+    """A local directory as a data source (layouts: module docstring)."""
+
+    def __init__(self, root):
+        self.root = Path(root).expanduser()
+
+    def __repr__(self) -> str:
+        return f"LocalData({str(self.root)!r})"
+
+    def candidates(self, spec: TaskSpec, lang: str, split: str) -> list[tuple[Path, Callable | None, Callable | None]]:
+        """Every path that could hold the split, in the order they are tried."""
+        out = [(self.root / spec.name / lang / f"{split}.{ext}", None, None) for ext in ("jsonl", "parquet")]
+        for table in (XTREME_LAYOUT, OTHER_LAYOUT):
+            layout = table.get((spec.name, split))
+            if layout is not None:
+                rel = layout.path.format(lang=lang, split=split, iso3=_iso3(lang))
+                out.append((self.root / rel, layout.read, layout.blanked))
+        return out
+
+    def find(self, spec: TaskSpec, lang: str, split: str) -> Found | None:
+        if not self.root.is_dir():
+            raise DataUnavailableError(f"local data directory {self.root} does not exist (task {spec.name})")
+        for path, read, blank in self.candidates(spec, lang, split):
+            if path.is_file():
+                why = _blanked(str(path), path.stat().st_mtime_ns, lang, blank) if blank else None
+                return Found(path, read, why)
+        return None
+
+    def holds(self, task, lang: str, split: str, benchmark: str | None = None) -> bool:
+        """Whether the directory holds the split with its labels (blanked splits do not count)."""
+        found = self.find(read_spec(task, split, benchmark), lang, split)
+        return found is not None and found.blanked is None
+
+    def files(self, task, lang: str, split: str, benchmark: str | None = None) -> list[Path]:
+        """The files a load of the split reads (empty when it is not held)."""
+        spec = read_spec(task, split, benchmark)
+        found = self.find(spec, lang, split)
+        if found is None or found.blanked:
+            return []
+        paths = [found.path]
+        if found.read is _bucc:
+            prefix = str(found.path)[: -len(f".{lang}")]
+            paths += [Path(prefix + ".en"), Path(prefix + ".gold")]
+        elif found.read in (_tatoeba, _tatoeba_laser):
+            paths.append(found.path.with_name(f"{lang}-en.en") if found.read is _tatoeba else found.path.with_suffix(".eng"))
+        elif found.read is _ccg and (found.path.parent / "tags_to_id.json").exists():
+            paths.append(found.path.parent / "tags_to_id.json")
+        return paths
+
+    def load(self, task, lang: str, split: str, *, on_error: str = "skip", benchmark: str | None = None,
+             limit: int | None = None) -> TaskData:
+        check_policy(on_error)
+        spec = read_spec(task, split, benchmark)
+        found = self.find(spec, lang, split)
+        if found is None:
+            tried = ", ".join(str(p) for p, _, _ in self.candidates(spec, lang, split))
+            raise DataUnavailableError(f"no local data for task {spec.name} {lang}/{split}; looked for: {tried}")
+        if found.blanked:
+            raise BlankedLabelsError(
+                f"{found.path}: its labels are blanked ({found.blanked}), as XTREME's download folder keeps "
+                f"{split} labels for its leaderboard; {spec.name} {lang}/{split} cannot be scored from it "
+                f"(use the Hub or the original release)")
+        if found.read is None:
+            rows = _normalized(spec, lang, _records(found.path))
+        else:
+            rows = found.read(found.path, spec, lang, split)
+            if found.read is _ccg:
+                spec = _with_ccg_tags(spec, found.path.parent / "tags_to_id.json")
+        return collect(spec, lang, split, str(found.path), islice(rows, limit), on_error)
+
+
+def _iso3(lang: str) -> str:
+    try:
+        return language(lang).iso639_3
+    except KeyError:
+        return lang
 
 
 def _with_ccg_tags(spec: TaskSpec, tags_path: Path) -> TaskSpec:
     if not tags_path.exists():
-        return spec
-    tags = json.loads(tags_path.read_text(encoding="utf-8"))
+        return spec  # the tag set comes from the data (xltlib.data.core.collect)
+    tags = json.loads(_text(tags_path))
     return replace(spec, labels=tuple(sorted(tags, key=lambda t: int(tags[t]))))

@@ -18,10 +18,10 @@ from xltlib.tasks import get_benchmark, get_task
 REQUIRED = ("task", "language", "metric", "value")
 
 
-def _task_language_scores(table: pd.DataFrame, benchmark: str, by: list[str]) -> pd.DataFrame:
+def _task_language_scores(table: pd.DataFrame, benchmark: str, by: list[str], spec_of) -> pd.DataFrame:
     rows = []
     for name in get_benchmark(benchmark).tasks:
-        spec = get_task(name, benchmark)
+        spec = spec_of(name)
         part = table[(table["task"] == name) & table["language"].isin(spec.languages)]
         # QA: (EM + F1) / 2 per language, the mean over both metrics (and anything else not in `by`)
         part = part[part["metric"].isin(spec.primary_metrics)]
@@ -40,15 +40,20 @@ def xtreme_score(
     benchmark: str = "xtreme",
     by: Sequence[str] = (),
     exclude_languages: Sequence[str] = (),
+    spec_of=None,
 ) -> pd.DataFrame:
     """Task, category and benchmark averages of a tidy table (one row per task/language/metric value).
 
     Args:
         table: columns ``task, language, metric, value`` (0-100) plus any others; rows of other tasks,
-            languages or metrics are ignored, repeated rows (e.g. seeds not in ``by``) are averaged.
+            languages or metrics are ignored, repeated rows (e.g. seeds not in ``by``) are averaged. A
+            results table (``xltlib.results.load_results``: ``target``, ``split``) is read as it is: its
+            test rows, ``target`` as the task, missing languages (NaN) left out.
         benchmark: ``"xtreme"`` or ``"xtreme-r"``.
         by: columns to score separately, e.g. ``("setup", "seed")``.
         exclude_languages: e.g. ``("en",)`` for zero-shot averages without the training language.
+        spec_of: ``task name -> TaskSpec`` giving each task's languages and category (default: the
+            benchmark's specs; a toy study's ``study.backend.target_spec`` for the toy analogs).
 
     Returns:
         One row per group and (level, name): level ``task`` (name = task), ``category`` (name =
@@ -67,13 +72,18 @@ def xtreme_score(
         >>> s[s.level == "benchmark"][["name", "score"]].values.tolist()
         [['tasks', 67.5], ['categories', 67.5]]
     """
+    if "task" not in table.columns and "target" in table.columns:  # xltlib's results table (load_results)
+        table = table.rename(columns={"target": "task"})
+    if "split" in table.columns:
+        table = table[table["split"] == "test"]
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise ValueError(f"xtreme_score: the table lacks column(s) {', '.join(missing)}; it has {', '.join(table.columns)}")
     by = list(by)
     bench = get_benchmark(benchmark)
-    table = table[~table["language"].isin(list(exclude_languages))]
-    per_lang = _task_language_scores(table, benchmark, by)
+    spec_of = spec_of or (lambda name: get_task(name, benchmark))
+    table = table[~table["language"].isin(list(exclude_languages)) & table["value"].notna()]
+    per_lang = _task_language_scores(table, benchmark, by, spec_of)
 
     out = []
     groups = per_lang.groupby(by, dropna=False) if by else [((), per_lang)]
@@ -82,7 +92,7 @@ def xtreme_score(
         base = dict(zip(by, key))
         task_scores = {}
         for name in bench.tasks:
-            spec = get_task(name, benchmark)
+            spec = spec_of(name)
             part = group[group["task"] == name]
             if part.empty:
                 continue

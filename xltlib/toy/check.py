@@ -11,23 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from xltlib.data import load_examples
+from xltlib.evaluation import evaluate
 from xltlib.model import TransferModel
-from xltlib.evaluate import evaluate
-from xltlib.phases import dev_task, fine_tune_target, primary, zero_shot
+from xltlib.phases import dev_task, fine_tune_target, head_name, training_chain, zero_shot
+from xltlib.profiles import toy_train_config
 from xltlib.tasks import Format
 from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld, toy_spec
 from xltlib.toy.pretrain import toy_model
-from xltlib.train import TrainConfig
-
-# fine-tuning recipe for the tiny toy models (the XTREME recipe's lr 1e-5 is for XLM-R Large)
-TOY_TRAIN = TrainConfig(lr=5e-4, epochs=4, batch_size=32, warmup=0.1, evals_per_epoch=2)
-TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, Format.CLASSIFICATION: 6}
-
-
-def toy_train_config(task: str, seed: int = 0, scale: float = 1.0) -> TrainConfig:
-    fmt = toy_spec(task).format
-    return dataclasses.replace(TOY_TRAIN, epochs=TOY_EPOCHS.get(fmt, 4) * scale, seed=seed)
 
 
 def load_encoder(model_dir, control: bool, seed: int, pooling: str = "pair"):
@@ -44,15 +34,20 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
     spec = toy_spec(task)
 
     def load(t, lang, split):
-        return load_examples(t, lang, split, source=world).examples
+        return world.load(t, lang, split)
+
+    def cfg_for(s):
+        cfg = toy_train_config(s.name, seed)
+        return dataclasses.replace(cfg, epochs=cfg.epochs * train_scale)
 
     if spec.format is not Format.RETRIEVAL:
-        fine_tune_target(model, spec, tokenizer, toy_train_config(task, seed, train_scale), load, seed)
+        fine_tune_target(model, spec, tokenizer, cfg_for, load, seed, source_spec=toy_spec)
     if spec.role != "target":  # an intermediate task: is it learned in English? (its English dev set)
-        dev = load(dev_task(spec), "en", "dev")
-        return {"en": primary(spec, evaluate(model, spec.name, spec, dev, tokenizer, "en"))}
-    scores = zero_shot(model, spec, tokenizer, languages or spec.languages, load)
-    return {lang: primary(spec, s) for lang, s in scores.items()}
+        dev = load(dev_task(spec), "en", "dev").examples
+        return {"en": spec.primary(evaluate(model, spec.name, spec, dev, tokenizer, "en"))}
+    scores = zero_shot(model, spec, tokenizer, languages or spec.languages, load,
+                       head=head_name(spec, toy_spec))
+    return {lang: spec.primary(s) for lang, s in scores.items()}
 
 
 def majority(task: str, world: ToyWorld) -> float | None:
@@ -60,7 +55,8 @@ def majority(task: str, world: ToyWorld) -> float | None:
     spec = toy_spec(task)
     if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
         return None
-    dev = load_examples(dev_task(spec), "en", "dev", source=world).examples
+    chain = training_chain(spec, toy_spec)
+    dev = world.load(dev_task(chain[-1]), "en", "dev").examples
     labels = [e.label for e in dev]
     return 100.0 * max(labels.count(l) for l in set(labels)) / len(labels)
 

@@ -276,7 +276,10 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
 
 
 def toy_model(size: str = "base", seed: int = 0, progress: bool = True) -> Path:
-    """The directory of the pretrained toy XLM-R of ``size``, training it on first use (atomic, cached)."""
+    """The directory of the pretrained toy XLM-R of ``size``, training it on first use (atomic, cached; built
+    once under a file lock when several processes ask at the same time)."""
+    from xltlib.locking import file_lock
+
     if size not in SIZES:
         from xltlib.errors import ConfigError
 
@@ -284,12 +287,21 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True) -> Path:
     final = cache_root() / "toy" / model_key(size, seed)
     if (final / "xlt_toy.json").exists():
         return final
-    tmp = final.with_name(final.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    meta = pretrain(size, tmp, seed, progress)
-    log.info("pretrained toy-%s in %.0fs (%d tokens, final MLM loss %.3f)", size, meta["seconds"], meta["tokens"],
-             meta["final_loss"])
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from xltlib.errors import ConfigError
+
+        raise ConfigError(f"XLT_CACHE: {cache_root()} is not writable ({exc.strerror or exc})") from None
+    with file_lock(final.with_name(final.name + ".lock")):
+        if (final / "xlt_toy.json").exists():  # another process built it while this one waited
+            return final
+        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        meta = pretrain(size, tmp, seed, progress)
+        log.info("pretrained toy-%s in %.0fs (%d tokens, final MLM loss %.3f)", size, meta["seconds"],
+                 meta["tokens"], meta["final_loss"])
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
     return final

@@ -2,11 +2,16 @@
 
 Offline use: fill the cache once where there is network (or copy ``$HF_HOME``), then run with
 ``HF_HUB_OFFLINE=1``. Clusters without network can also point ``XLT_HUB_MIRROR`` at a directory that
-holds clones of the Hub repos (``$XLT_HUB_MIRROR/google/xtreme``, ``$XLT_HUB_MIRROR/FacebookAI/...``).
+holds clones of the Hub repos: ``$XLT_HUB_MIRROR/google/xtreme``, ``$XLT_HUB_MIRROR/FacebookAI/...``;
+a repo read at another revision than ``main`` (the parquet conversion of a repo that still ships a
+loading script) is cloned beside it as ``$XLT_HUB_MIRROR/<owner>/<name>@<revision>``, e.g.
+``aps/super_glue@refs/convert/parquet`` (``huggingface-cli download --repo-type dataset aps/super_glue
+--revision refs/convert/parquet --local-dir ...``).
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from xltlib.errors import DataUnavailableError
@@ -14,14 +19,14 @@ from xltlib.errors import DataUnavailableError
 MIRROR_ENV = "XLT_HUB_MIRROR"
 
 
-def mirrored(repo_id: str, mirror: str | os.PathLike | None = None) -> str:
-    """The local clone of ``repo_id`` under the mirror directory if there is one, else ``repo_id``."""
+def mirrored(repo_id: str, revision: str | None = None, mirror: str | os.PathLike | None = None) -> str | None:
+    """The local clone of ``repo_id`` (at ``revision``) under the mirror directory, or None."""
     root = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
     if root:
-        local = Path(root) / repo_id
+        local = Path(root) / (f"{repo_id}@{revision}" if revision else repo_id)
         if local.is_dir():
             return str(local)
-    return repo_id
+    return None
 
 
 def offline() -> bool:
@@ -40,6 +45,27 @@ def unavailable(kind: str, what: str, cause: BaseException, local_hint: str) -> 
     )
 
 
+@contextmanager
+def quiet():
+    """transformers' and huggingface_hub's logging at error level and their progress bars off, for the
+    duration only (loading a model prints an expected "unused lm_head weights" report and a bar per shard)."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars, tf_bars = hf_logging.get_verbosity(), are_progress_bars_disabled(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if not bars:
+            enable_progress_bars()
+        if tf_bars:
+            hf_logging.enable_progress_bar()
+
+
 def load_pretrained(cls, model_id: str, **kwargs):
     """``cls.from_pretrained(model_id)`` with a clear error when the model is not available.
 
@@ -50,7 +76,8 @@ def load_pretrained(cls, model_id: str, **kwargs):
     xltlib.errors.DataUnavailableError: could not load model no-such-org/no-such-model: ...
     """
     try:
-        return cls.from_pretrained(mirrored(model_id), **kwargs)
+        with quiet():
+            return cls.from_pretrained(mirrored(model_id) or model_id, **kwargs)
     except (OSError, ValueError) as exc:
         raise unavailable(
             "model", model_id, exc, "pass a local directory with config.json and the weights as the model"

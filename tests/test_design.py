@@ -1,0 +1,106 @@
+"""The package's shape: no import cycles (module-level or inside functions), profile logic in one place,
+imports without side effects."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "xltlib"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every xltlib module -> the xltlib modules it imports anywhere in its source (functions included)."""
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                base = node.module
+                if node.level:  # relative imports
+                    base = ".".join(name.split(".")[: -node.level] + [node.module])
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            for t in targets:
+                if t in modules and t != name:
+                    edges.add(t)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycle_among_xltlib_modules():
+    graph = import_graph()
+    state: dict[str, int] = {}
+
+    def visit(node, stack):
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+
+
+def test_importing_a_study_loads_neither_the_runner_nor_the_toy_world():
+    code = ("import sys, xltlib.study; bad = [m for m in sys.modules if m.startswith(('xltlib.runner', 'xltlib.toy'))];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_profile_names_are_compared_only_in_the_profiles_module():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "profiles.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare):
+                names = [n for n in [node.left, *node.comparators] if isinstance(n, ast.Attribute) and n.attr == "profile"
+                         or isinstance(n, ast.Name) and n.id == "profile"]
+                consts = [n for n in [node.left, *node.comparators]
+                          if isinstance(n, ast.Constant) and n.value in ("smoke", "toy", "xtreme")]
+                if names and consts:
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def test_importing_xltlib_changes_nothing_in_the_process():
+    code = ("import os, logging; before = dict(os.environ); import xltlib, xltlib.model, xltlib.runner;"
+            "from transformers.utils import logging as hf; assert dict(os.environ) == before, "
+            "set(os.environ.items()) ^ set(before.items()); print(hf.get_verbosity())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    default = subprocess.run([sys.executable, "-c", "from transformers.utils import logging as hf; print(hf.get_verbosity())"],
+                             capture_output=True, text=True).stdout
+    assert result.stdout.strip().splitlines()[-1] == default.strip()
+
+
+def test_loading_a_model_leaves_the_logging_level_as_it_was(tmp_path):
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+    from transformers.utils import logging as hf
+
+    from xltlib.model import TransferModel
+
+    XLMRobertaModel(XLMRobertaConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=16)).save_pretrained(tmp_path)
+    hf.set_verbosity_info()
+    try:
+        TransferModel.from_pretrained(str(tmp_path))
+        assert hf.get_verbosity() == hf.INFO
+    finally:
+        hf.set_verbosity_warning()

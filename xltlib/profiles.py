@@ -1,0 +1,305 @@
+"""Profiles: everything that differs between the toy world and the real benchmark, in one place.
+
+    profile = make_profile("xtreme", model="FacebookAI/xlm-roberta-large", benchmark="xtreme-r")
+    spec = profile.target_spec("udpos")                  # XTREME-R's UD-POS (38 languages)
+    data = profile.load("udpos", "de", "test")           # local_data where it holds the split, else the Hub
+    cfg = profile.train_config(spec, seed=0)             # jiant's XTREME recipe
+    profile.base_model(), profile.pooling, profile.key()
+
+Two kinds: ``ToyProfile`` (``smoke``, ``toy``: a generated world and a tiny XLM-R pretrained here) and
+``HubProfile`` (``xtreme``: the Hugging Face Hub or local copies, a real XLM-R). A study holds its profile
+(``Study.backend``); the study, runner, notebooks and CLI never branch on a profile's name.
+
+``data_source(source)`` turns what ``load_examples`` accepts ("hub", "toy", a directory, a source object)
+into a source object with a ``load`` method.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from xltlib.data.core import TaskData
+from xltlib.errors import ConfigError
+from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
+from xltlib.train import TrainConfig
+
+PROFILES = ("smoke", "toy", "xtreme")
+
+
+class Profile:
+    """The interface (see the module docstring); ``name``, ``model``, ``pooling`` and ``banner`` are fields."""
+
+    name: str
+    model: str  # the model this profile's studies use: a toy size, or a Hub id / local directory
+    pooling: str  # classification / choice head pooling by default
+    banner: str  # what a report's numbers are about, as Markdown
+    notebook_workers: int = 1  # runs at once in the notebooks' local executor
+
+    def source_spec(self, task: str) -> TaskSpec:
+        """The spec of a task as training data (intermediate tasks, a target's training task)."""
+        raise NotImplementedError
+
+    def target_spec(self, task: str) -> TaskSpec:
+        """The spec of a target as it is evaluated (with the profile's benchmark variant)."""
+        raise NotImplementedError
+
+    def load(self, task: str, lang: str, split: str, *, on_error: str = "skip", limit: int | None = None) -> TaskData:
+        raise NotImplementedError
+
+    def base_model(self) -> str:
+        """A directory or Hub id ``from_pretrained`` loads (a toy model is pretrained on first use)."""
+        raise NotImplementedError
+
+    def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
+        raise NotImplementedError
+
+    def check_model(self) -> None:
+        """Raise a clear error, before anything trains, if the model cannot be had."""
+        raise NotImplementedError
+
+    def key(self) -> dict:
+        """What of the profile decides results: part of every run key."""
+        raise NotImplementedError
+
+    def data_key(self, reads) -> object:
+        """What of the data a run reads (``(task, lang, split)`` triples) decides its results."""
+        return None
+
+    def source_of(self, task: str, lang: str, split: str) -> str:
+        """Where one split is read from, in a word or a path (for results tables and plans)."""
+        raise NotImplementedError
+
+    def provenance(self, spec: TaskSpec, lang: str) -> tuple[str, bool, str]:
+        """``(source, comparable, note)`` of a target's test split in ``lang``: where it is read, whether
+        published numbers were computed on the same data, and why not."""
+        return self.source_of(spec.name, lang, "test"), False, ""
+
+    def preflight(self, reads) -> None:
+        """Before anything trains: every split of ``reads`` can be had and holds usable rows, or one error
+        names each that cannot. A test split that no source holds is allowed (the run lists it as missing)."""
+
+
+# ------------------------------------------------------------------------------------------- toy
+# The toy fine-tuning recipe: the tiny toy models need a far larger learning rate than XLM-R's 1e-5.
+TOY_LR = 5e-4
+TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, Format.CLASSIFICATION: 6}
+TOY_BANNERS = {
+    "smoke": "**Profile `smoke`** — the toy world at test sizes: these numbers only show that the notebook runs.",
+    "toy": "**Profile `toy`** — the synthetic toy world and its tiny XLM-R: the numbers are about that controlled "
+           "world (English plus six synthetic languages, 3 distances × 2 resource levels), not about XTREME.",
+}
+
+
+def toy_train_config(task: str, seed: int = 0) -> TrainConfig:
+    """The toy recipe for ``task``: lr 5e-4, batch 32, 10% warmup, two dev evaluations per epoch."""
+    from xltlib.toy.data import toy_spec
+
+    return TrainConfig(lr=TOY_LR, epochs=TOY_EPOCHS.get(toy_spec(task).format, 4), batch_size=32, warmup=0.1,
+                       evals_per_epoch=2, seed=seed)
+
+
+@dataclass(frozen=True)
+class ToyProfile(Profile):
+    name: str = "toy"
+    model: str = "base"
+    pooling: str = "pair"  # the tiny models compare two texts only through pair pooling (README)
+
+    @property
+    def world(self):
+        from xltlib.toy.data import ToyWorld
+
+        return ToyWorld.smoke() if self.name == "smoke" else ToyWorld()
+
+    @property
+    def banner(self) -> str:
+        return TOY_BANNERS[self.name]
+
+    @property
+    def notebook_workers(self) -> int:  # the tiny models use no more than a core each
+        return 1 if self.name == "smoke" else min(4, os.cpu_count() or 1)
+
+    def source_spec(self, task: str) -> TaskSpec:
+        from xltlib.toy.data import toy_spec
+
+        return toy_spec(task)
+
+    target_spec = source_spec
+
+    def load(self, task, lang, split, *, on_error="skip", limit=None) -> TaskData:
+        return self.world.load(task, lang, split, on_error=on_error, limit=limit)
+
+    def base_model(self) -> str:
+        from xltlib.toy.pretrain import toy_model
+
+        return str(toy_model(self.model, progress=False))
+
+    def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
+        return toy_train_config(spec.name, seed)
+
+    def check_model(self) -> None:
+        from xltlib.toy.pretrain import SIZES
+
+        if self.model not in SIZES:
+            raise ConfigError(f"model: {self.model!r} is not a toy model size; valid: {', '.join(SIZES)}")
+
+    def key(self) -> dict:
+        from xltlib.toy.pretrain import model_key
+
+        return {"profile": self.name, "world": model_key(self.model), "sizes": dataclasses.asdict(self.world)}
+
+    def source_of(self, task, lang, split) -> str:
+        return "toy"
+
+
+# ------------------------------------------------------------------------------------------- hub
+@dataclass(frozen=True)
+class HubProfile(Profile):
+    name: str = "xtreme"
+    model: str = "FacebookAI/xlm-roberta-large"
+    pooling: str = "cls"  # XLM-R's recipe: the <s> state
+    benchmark: str | None = None  # "xtreme-r": XTREME-R's variants of its tasks
+    local_data: str | None = None  # a directory read before the Hub for the splits it holds
+    banner: str = "**Profile `xtreme`** — XLM-R on the real XTREME / XTREME-R data."
+
+    def source_spec(self, task: str) -> TaskSpec:
+        return get_task(task)
+
+    def target_spec(self, task: str) -> TaskSpec:
+        if self.benchmark and task in get_benchmark(self.benchmark).tasks:
+            return get_task(task, self.benchmark)
+        return get_task(task)
+
+    def _benchmark_for(self, task: str) -> str | None:
+        return self.benchmark if self.benchmark and task in get_benchmark(self.benchmark).tasks else None
+
+    def _local(self):
+        from xltlib.data.local import LocalData
+
+        return LocalData(self.local_data) if self.local_data else None
+
+    def load(self, task, lang, split, *, on_error="skip", limit=None) -> TaskData:
+        local = self._local()
+        benchmark = self._benchmark_for(task)
+        if local is not None and local.holds(task, lang, split, benchmark):
+            return local.load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
+        from xltlib.data.hub import HubData
+
+        return HubData().load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
+
+    def base_model(self) -> str:
+        return self.model
+
+    def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
+        """jiant's XTREME recipe (docs/reference.md): lr 1e-5, the task's epochs and batch size."""
+        return TrainConfig(lr=1e-5, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed)
+
+    def check_model(self) -> None:
+        from transformers import AutoConfig
+
+        from xltlib.hfhub import load_pretrained
+
+        load_pretrained(AutoConfig, self.model)
+
+    def key(self) -> dict:
+        return {"profile": self.name, "benchmark": self.benchmark}
+
+    def data_key(self, reads) -> object:
+        local = self._local()
+        if local is None:
+            return "hub"
+        return {f"{t}/{l}/{s}": _fingerprint(tuple(local.files(t, l, s, self._benchmark_for(t))))
+                for t, l, s in sorted(set(reads))}
+
+    def preflight(self, reads) -> None:
+        import warnings
+
+        from xltlib.data.core import MalformedRowWarning
+        from xltlib.errors import NoSourceError, XltError
+
+        problems = []
+        for task, lang, split in reads:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", MalformedRowWarning)  # warned again when a run reads it
+                    self.load(task, lang, split)
+            except NoSourceError as exc:
+                if split != "test":
+                    problems.append(f"{task} {lang}/{split}: {exc}")
+            except XltError as exc:
+                problems.append(f"{task} {lang}/{split}: {exc}")
+        if problems:
+            raise XltError(f"{len(problems)} split(s) the study needs cannot be read; nothing was trained:\n  - "
+                           + "\n  - ".join(problems))
+
+    def provenance(self, spec: TaskSpec, lang: str) -> tuple[str, bool, str]:
+        source = self.source_of(spec.name, lang, "test")
+        note = spec.hub_caveat if source == "hub" else ""
+        return source, not note, note
+
+    def source_of(self, task, lang, split) -> str:
+        local = self._local()
+        if local is not None and local.holds(task, lang, split, self._benchmark_for(task)):
+            return str(local.root)
+        return "hub"
+
+
+@lru_cache(maxsize=None)
+def _file_digest(path: str, size: int, mtime: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _fingerprint(paths: tuple) -> str:
+    """The files' contents (hashed once per path, size and modification time): "hub" when none is local."""
+    if not paths:
+        return "hub"
+    digests = []
+    for p in paths:
+        st = os.stat(p)
+        digests.append(_file_digest(str(p), st.st_size, st.st_mtime_ns))
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------- construction
+def make_profile(name: str, model: str | None = None, benchmark: str | None = None,
+                 local_data: str | None = None) -> Profile:
+    """The profile ``name`` (smoke | toy | xtreme) with a study's model, benchmark and local data."""
+    if name not in PROFILES:
+        raise ConfigError(f"profile: {name!r} is not one of {', '.join(PROFILES)}")
+    if name == "xtreme":
+        kw = {"model": model} if model else {}
+        return HubProfile(benchmark=benchmark, local_data=local_data, **kw)
+    if local_data:
+        raise ConfigError(f"local_data: the {name} profile reads the toy world; local_data is for profile xtreme")
+    return ToyProfile(name=name, model=model or ("smoke" if name == "smoke" else "base"))
+
+
+def data_source(source):
+    """A source object (with ``load``) for what ``load_examples`` accepts."""
+    if hasattr(source, "load"):
+        return source
+    if source == "hub":
+        from xltlib.data.hub import HubData
+
+        return HubData()
+    if source == "toy":
+        from xltlib.toy.data import ToyWorld
+
+        return ToyWorld()
+    if isinstance(source, (str, os.PathLike)):
+        from xltlib.data.local import LocalData
+
+        return LocalData(source)
+    raise ConfigError(f"source={source!r}: expected 'hub', 'toy', a ToyWorld or a local directory")
+
+
+def default_model(name: str) -> str:
+    """The model a profile's studies use unless they name one."""
+    return make_profile(name).model
