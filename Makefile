@@ -1,5 +1,6 @@
 # make reports  - the main job: run every research notebook on the toy profile into reports/
-# make test     - all tests (unit, doctests)
+# make test     - all tests (unit, doctests, notebooks on the smoke profile, a quick rehearsal)
+# make rehearsal - the xtreme study and all six notebooks on a Hub mirror with random-weight models
 # Both bootstrap .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 # CPU wheel on machines without a GPU; override for CUDA, e.g. `make setup TORCH=torch==2.13.0`
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup test reports lab clean
+.PHONY: setup test reports rehearsal lab clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +24,9 @@ test: setup
 
 reports: setup
 	$(VENV)/bin/xlt reports --profile toy
+
+rehearsal: setup
+	$(VENV)/bin/xlt rehearsal --out rehearsal
 
 lab: setup
 	$(PY) -m ipykernel install --user --name xltlib --display-name "xltlib (.venv)"

@@ -40,6 +40,24 @@ def write_repo(root: Path, repo_id: str, configs: dict) -> Path:
     return repo
 
 
+def write_script_repo(root: Path, repo_id: str, configs: dict) -> Path:
+    """A repo as the Hub keeps one that still ships a loading script: ``main`` holds only ``<name>.py`` (which
+    datasets >= 4 refuses to run), and ``refs/convert/parquet`` the Hub's parquet conversion, one folder per
+    config (``<config>/<split>/0000.parquet``, no README: its only config is "default"), mirrored beside it
+    as ``<owner>/<name>@refs/convert/parquet``."""
+    repo = root / repo_id
+    repo.mkdir(parents=True, exist_ok=True)
+    (repo / f"{repo_id.split('/')[-1]}.py").write_text("import datasets  # a loading script\n", encoding="utf-8")
+    (repo / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n", encoding="utf-8")
+    converted = root / f"{repo_id}@refs/convert/parquet"
+    for config, splits in configs.items():
+        for split, (features, rows) in splits.items():
+            path = converted / (config or "default") / split / "0000.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features).to_parquet(str(path))
+    return repo
+
+
 def squad_row(qid, context, question, answer, start=None):
     start = context.index(answer) if start is None else start
     return {"id": qid, "title": "t", "context": context, "question": question,
@@ -127,7 +145,7 @@ def build_mirror(root: Path) -> Path:
     cosmos_f = Features({"id": S, "context": S, "question": S, **{f"answer{k}": S for k in range(4)}, "label": I})
     cosmos = [{"id": "k1", "context": "It rained.", "question": "Why wet?", "answer0": "rain", "answer1": "sun",
                "answer2": "wind", "answer3": "none", "label": 0}]
-    write_repo(root, "allenai/cosmos_qa", {"default": {s: (cosmos_f, cosmos) for s in ("train", "validation")}})
+    write_script_repo(root, "allenai/cosmos_qa", {None: {s: (cosmos_f, cosmos) for s in ("train", "validation")}})
     hs_f = Features({"ind": I, "activity_label": S, "ctx_a": S, "ctx_b": S, "ctx": S, "endings": List(S),
                      "source_id": S, "split": S, "split_type": S, "label": S})
     hs = [{"ind": 4, "activity_label": "Cooking", "ctx_a": "A man", "ctx_b": "cooks", "ctx": "A man cooks",
@@ -146,5 +164,5 @@ def build_mirror(root: Path) -> Path:
     siqa_f = Features({"context": S, "question": S, "answerA": S, "answerB": S, "answerC": S, "label": S})
     siqa = [{"context": "Tracy gave a gift.", "question": "Why?", "answerA": "kind", "answerB": "mean",
              "answerC": "tired", "label": "1"}]
-    write_repo(root, "allenai/social_i_qa", {None: {s: (siqa_f, siqa) for s in ("train", "validation")}})
+    write_script_repo(root, "allenai/social_i_qa", {None: {s: (siqa_f, siqa) for s in ("train", "validation")}})
     return root

@@ -6,6 +6,7 @@
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
                                              run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
+    xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
 from __future__ import annotations
@@ -103,6 +104,16 @@ def _results(args) -> int:
     return 0
 
 
+def _rehearsal(args) -> int:
+    from xltlib.rehearsal import rehearse
+
+    done = rehearse(args.out, quick=args.quick, train_scale=args.train_scale, progress=sys.stderr.isatty())
+    print(f"rehearsal: {done['runs']} runs of the study over {len(done['targets'])} targets "
+          f"({done['missing']} language(s) listed as missing), {len(done['pages'])} reports; results "
+          f"{done['results']}; seconds {done['seconds']}")
+    return 0
+
+
 def _reports(args) -> int:
     from xltlib.reports import build_reports, parse_params
 
@@ -156,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", action="append", metavar="KEY=VALUE", help="notebook parameter (YAML value)")
     p.add_argument("--notebooks", metavar="DIR", help="the research notebooks' folder (default: the checkout's)")
     p.set_defaults(func=_reports)
+    p = sub.add_parser("rehearsal", help="rehearse the xtreme study and the notebooks on a Hub mirror with "
+                       "random-weight models (proves the plumbing, not the scores)")
+    p.add_argument("--out", default="rehearsal")
+    p.add_argument("--quick", action="store_true", help="every target once and every notebook once")
+    p.add_argument("--train-scale", type=float, default=0.2, dest="train_scale")
+    p.set_defaults(func=_rehearsal)
     p = sub.add_parser("results", help="print a study directory's results as CSV")
     p.add_argument("dir")
     p.set_defaults(func=_results)

@@ -74,9 +74,14 @@ def _words(spec: TaskSpec, item, best, n_words) -> list[str]:
 
 
 def _answers(feats: Features, per_item) -> list[str]:
-    """Best span over all windows of each question; SQuAD v2: "" when the <s> (null) score wins."""
+    """Best span over all windows of each question (n-best ``N_BEST`` starts and ends, at most
+    ``MAX_ANSWER_TOKENS``; a start counts only in the window where it has the most context, as XTREME's
+    ``run_squad.py`` decides); SQuAD v2: "" when the <s> (null) score wins."""
     best: dict[int, tuple[float, str]] = {}
     null: dict[int, float] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}  # example -> (doc_start, doc_len) of each window
+    for item in feats.items:
+        spans.setdefault(item["example"], []).append((item.get("doc_start", 0), item.get("doc_len", 0)))
     for i, item in enumerate(feats.items):
         start, end = per_item[i]
         ex = item["example"]
@@ -86,8 +91,10 @@ def _answers(feats: Features, per_item) -> list[str]:
         starts = start.topk(min(N_BEST, len(start))).indices.tolist()
         ends = end.topk(min(N_BEST, len(end))).indices.tolist()
         for s in starts:
+            if offsets[s] is None or not _max_context(item, s, spans[ex]):
+                continue
             for e in ends:
-                if offsets[s] is None or offsets[e] is None or e < s or e - s + 1 > MAX_ANSWER_TOKENS:
+                if offsets[e] is None or e < s or e - s + 1 > MAX_ANSWER_TOKENS:
                     continue
                 score = float(start[s] + end[e])
                 if ex not in best or score > best[ex][0]:
@@ -97,6 +104,23 @@ def _answers(feats: Features, per_item) -> list[str]:
         score, text = best.get(ex, (float("-inf"), ""))
         answers.append("" if feats.spec.allow_no_answer and null.get(ex, float("-inf")) > score else text)
     return answers
+
+
+def _max_context(item, token: int, windows: list[tuple[int, int]]) -> bool:
+    """Whether context token ``token`` of this window has more context here than in any other window of its
+    question: min(left, right context) + 0.01 x window length (XTREME's ``_check_is_max_context``)."""
+    if len(windows) == 1 or "doc_start" not in item:
+        return True
+    pos = item["doc_start"] + token - item["doc_first"]
+
+    def score(start, length):
+        return min(pos - start, start + length - 1 - pos) + 0.01 * length
+
+    best = None  # the first window with the highest score wins ties, as in XTREME
+    for s, n in windows:
+        if s <= pos < s + n and (best is None or score(s, n) > best[1]):
+            best = (s, score(s, n))
+    return best is not None and best[0] == item["doc_start"]
 
 
 def score(spec: TaskSpec, examples: list, predictions: list, lang: str) -> dict[str, float]:

@@ -4,8 +4,11 @@
 
 - classification: ``<s> a </s></s> b </s>`` -> label index
 - multiple choice: one ``(context + question, choice)`` sequence per choice -> right choice
-- span QA: ``<s> question </s></s> context window </s>`` windows with a stride -> start/end token (0 = none)
-- tagging: words -> sub-tokens; the first sub-token of each word carries its tag, the rest -100
+- span QA: ``<s> question </s></s> context window </s>`` as XTREME and jiant make them (docs/reference.md):
+  the question cut to 64 tokens, windows of the context starting ``QA_STRIDE`` = 128 tokens apart (fewer on
+  short toy inputs), each -> start/end token of the answer, 0 (``<s>``) when the window does not hold it
+- tagging: words -> sub-tokens; the first sub-token of each word carries its tag, the rest -100; a word the
+  tokenizer normalizes away (U+200E, U+FFFD) is read as ``<unk>``, as XTREME does, so it is scored like others
 - retrieval: ``<s> text </s>``
 
 ``batches(features, batch_size, ...)`` groups similar lengths (never pads everything to the max length)
@@ -21,7 +24,8 @@ import torch
 from xltlib.tasks import Format, TaskSpec
 
 IGNORE = -100
-QA_STRIDE = 128
+QA_STRIDE = 128  # XTREME's and jiant's doc stride: consecutive windows start this many tokens apart
+MAX_QUERY_TOKENS = 64
 
 
 @dataclass
@@ -58,8 +62,9 @@ def featurize(spec: TaskSpec, examples: list, tokenizer, max_length: int | None 
             pos += len(e.choices)
     elif fmt is Format.TAGGING:
         index = _label_index(spec)
-        enc = tokenizer([list(e.tokens) for e in examples], is_split_into_words=True, truncation=True,
-                        max_length=max_length)
+        empty = _empty_words(tokenizer, {w for e in examples for w in e.tokens})
+        words = [[tokenizer.unk_token if w in empty else w for w in e.tokens] for e in examples]
+        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
         for i, e in enumerate(examples):
             word_ids = enc.word_ids(i)
             labels, previous = [], None
@@ -80,26 +85,62 @@ def _segments(enc, i: int) -> list[int]:
     return [2 if s is None else s for s in enc.sequence_ids(i)]
 
 
+def _empty_words(tokenizer, words: set) -> set:
+    """The words the tokenizer turns into no sub-token at all (they are read as ``<unk>``)."""
+    words = sorted(words)
+    ids = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
+    return {w for w, i in zip(words, ids) if not i}
+
+
+def _cut_questions(examples, tokenizer) -> list[tuple[str, int]]:
+    """Each question cut to its first ``MAX_QUERY_TOKENS`` tokens, and its length in tokens."""
+    enc = tokenizer([e.question for e in examples], add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for e, ids, offsets in zip(examples, enc["input_ids"], enc["offset_mapping"]):
+        if len(ids) > MAX_QUERY_TOKENS:
+            out.append((e.question[: offsets[MAX_QUERY_TOKENS - 1][1]], MAX_QUERY_TOKENS))
+        else:
+            out.append((e.question, len(ids)))
+    return out
+
+
 def _qa_windows(examples, tokenizer, max_length):
-    enc = tokenizer([e.question for e in examples], [e.context for e in examples], truncation="only_second",
-                    max_length=max_length, stride=min(QA_STRIDE, max_length // 4), return_overflowing_tokens=True,
-                    return_offsets_mapping=True)
-    items = []
-    for w, ids in enumerate(enc["input_ids"]):
-        i = enc["overflow_to_sample_mapping"][w]
-        e = examples[i]
-        seq = enc.sequence_ids(w)
-        offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][w], seq)]
-        start = end = 0  # <s>: no answer in this window
-        if e.answers:
-            a0 = e.answer_starts[0]
-            a1 = a0 + len(e.answers[0])
-            inside = [t for t, o in enumerate(offsets) if o is not None and o[0] < a1 and o[1] > a0]
+    """Windows grouped by question length, since the overlap that makes windows start ``step`` tokens apart
+    depends on how much of ``max_length`` the question takes."""
+    questions = _cut_questions(examples, tokenizer)
+    specials = tokenizer.num_special_tokens_to_add(pair=True)
+    by_length: dict[int, list[int]] = {}
+    for i, (_, n) in enumerate(questions):
+        by_length.setdefault(n, []).append(i)
+    per_example: dict[int, list[dict]] = {}
+    for n, idx in by_length.items():
+        room = max_length - n - specials  # context tokens per window
+        step = max(1, min(QA_STRIDE, room // 2))
+        enc = tokenizer([questions[i][0] for i in idx], [examples[i].context for i in idx], truncation="only_second",
+                        max_length=max_length, stride=room - step, return_overflowing_tokens=True,
+                        return_offsets_mapping=True)
+        for w, ids in enumerate(enc["input_ids"]):
+            i = idx[enc["overflow_to_sample_mapping"][w]]
+            windows = per_example.setdefault(i, [])
+            seq = enc.sequence_ids(w)
+            offsets = [tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][w], seq)]
             ctx = [t for t, o in enumerate(offsets) if o is not None]
-            if inside and offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
-                start, end = inside[0], inside[-1]
-        items.append({"input_ids": ids, "start": start, "end": end, "example": i, "offsets": offsets})
-    return items
+            windows.append({"input_ids": ids, "example": i, "offsets": offsets, "doc_start": len(windows) * step,
+                            "doc_first": ctx[0] if ctx else 0, "doc_len": len(ctx),
+                            **_answer_tokens(examples[i], offsets, ctx)})
+    return [item for i in sorted(per_example) for item in per_example[i]]
+
+
+def _answer_tokens(e, offsets, ctx) -> dict:
+    """The first gold answer's start/end token in a window, or 0/0 (``<s>``) when it is not wholly inside."""
+    start = end = 0
+    if e.answers and ctx:
+        a0 = e.answer_starts[0]
+        a1 = a0 + len(e.answers[0])
+        inside = [t for t in ctx if offsets[t][0] < a1 and offsets[t][1] > a0]
+        if inside and offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
+            start, end = inside[0], inside[-1]
+    return {"start": start, "end": end}
 
 
 def _length(item) -> int:

@@ -29,6 +29,17 @@ def mirrored(repo_id: str, revision: str | None = None, mirror: str | os.PathLik
     return None
 
 
+REHEARSAL_MARKER = "xlt_rehearsal.json"  # in a rehearsal's random-weight stand-in for an XLM-R checkpoint
+
+
+def is_rehearsal_model(model: str | os.PathLike | None) -> bool:
+    """Whether a model (Hub id, mirrored or not, or directory) is a rehearsal's random-weight stand-in."""
+    if not model:
+        return False
+    where = mirrored(str(model)) or model
+    return (Path(where) / REHEARSAL_MARKER).exists()
+
+
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 

@@ -163,7 +163,16 @@ class HubProfile(Profile):
     pooling: str = "cls"  # XLM-R's recipe: the <s> state
     benchmark: str | None = None  # "xtreme-r": XTREME-R's variants of its tasks
     local_data: str | None = None  # a directory read before the Hub for the splits it holds
-    banner: str = "**Profile `xtreme`** — XLM-R on the real XTREME / XTREME-R data."
+
+    @property
+    def banner(self) -> str:
+        from xltlib.hfhub import is_rehearsal_model
+
+        if is_rehearsal_model(self.model):
+            return ("**Rehearsal: random weights.** Profile `xtreme`'s code path on real-format data (a local Hub "
+                    "mirror) with tiny random-weight stand-ins for XLM-R and a few training steps: these numbers "
+                    "prove that the study runs, nothing about transfer. Only real weights can.")
+        return "**Profile `xtreme`** — XLM-R on the real XTREME / XTREME-R data."
 
     def source_spec(self, task: str) -> TaskSpec:
         return get_task(task)
@@ -182,6 +191,13 @@ class HubProfile(Profile):
         return LocalData(self.local_data) if self.local_data else None
 
     def load(self, task, lang, split, *, on_error="skip", limit=None) -> TaskData:
+        """A split (``local_data`` where it holds it, else the Hub), read once per process: the runs of a
+        study share it (parsing a Hub repo's card and a large split costs seconds each time)."""
+        from xltlib.hfhub import MIRROR_ENV
+
+        return _cached_load(self, task, lang, split, on_error, limit, os.environ.get(MIRROR_ENV))
+
+    def _read(self, task, lang, split, on_error, limit) -> TaskData:
         local = self._local()
         benchmark = self._benchmark_for(task)
         if local is not None and local.holds(task, lang, split, benchmark):
@@ -245,6 +261,11 @@ class HubProfile(Profile):
         if local is not None and local.holds(task, lang, split, self._benchmark_for(task)):
             return str(local.root)
         return "hub"
+
+
+@lru_cache(maxsize=64)
+def _cached_load(profile: "HubProfile", task, lang, split, on_error, limit, mirror) -> TaskData:
+    return profile._read(task, lang, split, on_error, limit)
 
 
 @lru_cache(maxsize=None)

@@ -21,12 +21,14 @@ import shutil
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from xltlib import distributed
 from xltlib.errors import ConfigError, NoSourceError
 from xltlib.evaluation import predict
 from xltlib.features import featurize
+from xltlib.hfhub import quiet
 from xltlib.locking import file_lock
 from xltlib.model import TransferModel
 from xltlib.phases import dev_task, fine_tune_chain, zero_shot
@@ -38,7 +40,9 @@ from xltlib.version import ENGINE
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=8)
 def load_tokenizer(path: str):
+    """The tokenizer of a model (directory or Hub id), loaded once per process."""
     from transformers import AutoTokenizer
 
     from xltlib.hfhub import load_pretrained
@@ -111,7 +115,8 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         if distributed.is_main():
             tmp = final.with_name(final.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
-            model.save_encoder(tmp)
+            with quiet():
+                model.save_encoder(tmp)
             tokenizer.save_pretrained(tmp)
             meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history, "engine": ENGINE,
                     "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1)}

@@ -259,7 +259,8 @@ def _first_row(path: Path) -> list[str]:
 
 def _blank_columns(columns: int, what: str):
     def check(path: Path, lang: str) -> str | None:
-        return what if len(_first_row(path)) < columns else None
+        first = _first_row(path)
+        return what if first and len(first) < columns else None  # an empty file is reported when read
     return check
 
 

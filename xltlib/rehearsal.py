@@ -1,0 +1,246 @@
+"""The real study rehearsed end to end on 2 CPU cores: everything real but the weights.
+
+    $ xlt rehearsal --out rehearsal            # make rehearsal: the paper's study and all six notebooks
+    $ xlt rehearsal --out /tmp/r --quick       # every target once and every notebook once (the test suite's)
+
+It runs ``examples/xstilts_xtreme.yaml`` (every setup, every target, every language) and the six notebooks
+with ``profile = "xtreme"`` and their ``xtreme`` defaults, on the ``xtreme`` profile's own code path, with
+three things swapped and nothing else:
+
+1. data: a local Hub mirror (``XLT_HUB_MIRROR``, offline) whose repos have the Hub's exact layouts
+   (``xltlib.mirror``), filled from a sample of XTREME's download folder (``tests/data/xtreme``: real text,
+   real labels) where it holds the task and language, and from small generated rows in the same schemas
+   elsewhere; CCGbank (licensed) is a generated ``local_data`` directory;
+2. the models: ``FacebookAI/xlm-roberta-{base,large}`` and ``facebook/xlm-roberta-{xl,xxl}`` in the mirror
+   are tiny random-weight models of the same architectures with XLM-R's real tokenizer (250,002 ids;
+   XL/XXL 250,880 embeddings), marked ``xlt_rehearsal.json``: every report says its weights are random;
+3. budgets: ``train_scale`` (in every result row) and one seed.
+
+It proves the plumbing — every loader, schema, target, setup, notebook default, the missing-language
+reporting — never the scores: only real weights can. It exits non-zero on any failure and leaves the
+results table (``<out>/xstilts_results.csv``) and the rendered reports (``<out>/reports``) behind.
+"""
+from __future__ import annotations
+
+import json
+import lzma
+import os
+import random
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from xltlib.errors import XltError
+from xltlib.hfhub import REHEARSAL_MARKER as MARKER
+from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
+                             TaggingExample)
+from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "data" / "xtreme"
+TOKENIZER = ROOT / "tests" / "data" / "xlmr-sentencepiece.bpe.model.xz"
+# tiny random-weight stand-ins: the real architectures and vocabularies, 2 layers of width 32
+MODELS = {
+    "FacebookAI/xlm-roberta-base": ("xlm-roberta", 250002),
+    "FacebookAI/xlm-roberta-large": ("xlm-roberta", 250002),
+    "facebook/xlm-roberta-xl": ("xlm-roberta-xl", 250880),
+    "facebook/xlm-roberta-xxl": ("xlm-roberta-xl", 250880),
+}
+# splits the sample lacks whose real text another split of it can stand in for (real rows, real labels)
+BORROW = {("mnli", "train"): ("xnli", "dev"), ("squad_v1", "train"): ("xquad", "test"),
+          ("squad_v1", "dev"): ("xquad", "test"), ("squad_v2", "train"): ("xquad", "test"),
+          ("squad_v2", "dev"): ("xquad", "test"), ("siqa", "train"): ("siqa", "dev"),
+          ("xquad", "train"): ("xquad", "test")}
+PER_SPLIT = 24  # examples per generated (or sampled) split and language: enough for a few steps
+
+
+def real_tokenizer_dir(dest: Path, source: Path = TOKENIZER) -> Path:
+    """A directory holding XLM-R's real tokenizer (``sentencepiece.bpe.model``, unpacked from ``source``)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    model = dest / "sentencepiece.bpe.model"
+    if not model.exists():
+        opener = lzma.open if str(source).endswith(".xz") else open
+        with opener(source, "rb") as f:
+            model.write_bytes(f.read())
+    return dest
+
+
+def model_dirs(mirror: Path, tokenizer_dir: Path, hidden: int = 32) -> list[Path]:
+    """The four XLM-R ids as tiny random-weight models with the real tokenizer, under the mirror."""
+    import torch
+    from transformers import AutoModel, XLMRobertaConfig, XLMRobertaTokenizer, XLMRobertaXLConfig
+
+    from xltlib.hfhub import quiet
+
+    tokenizer = XLMRobertaTokenizer.from_pretrained(str(tokenizer_dir))
+    out = []
+    for repo, (kind, vocab) in MODELS.items():
+        path = Path(mirror) / repo
+        if (path / MARKER).exists():
+            out.append(path)
+            continue
+        cls = XLMRobertaXLConfig if kind == "xlm-roberta-xl" else XLMRobertaConfig
+        config = cls(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=2 * hidden, max_position_embeddings=514, pad_token_id=1, bos_token_id=0,
+                     eos_token_id=2, type_vocab_size=1)
+        torch.manual_seed(0)
+        with quiet():
+            AutoModel.from_config(config).save_pretrained(path)
+        tokenizer.save_pretrained(path)
+        (path / MARKER).write_text(json.dumps({"random_weights": True, "stands_in_for": repo}), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- data
+def _generated(spec: TaskSpec, lang: str, split: str, n: int = PER_SPLIT) -> list:
+    """Rows in the task's format with its labels, made up (where the sample has no real ones)."""
+    rng = random.Random(f"{spec.name}/{lang}/{split}")
+    words = [f"{lang}{w}" for w in ("ka", "lo", "mi", "ne", "su", "ta", "ro", "vi")]
+    text = lambda k: " ".join(rng.choice(words) for _ in range(k)) + " ."  # noqa: E731
+    fmt, out = spec.format, []
+    for i in range(n):
+        if fmt is Format.CLASSIFICATION:
+            out.append(ClassificationExample(f"{lang}-{i}", text(8), text(6), spec.labels[i % len(spec.labels)], lang))
+        elif fmt is Format.MULTIPLE_CHOICE:
+            k = spec.num_choices or 2
+            out.append(MultipleChoiceExample(f"{lang}-{i}", text(10), "what next ?", tuple(text(4) for _ in range(k)),
+                                             i % k, lang))
+        elif fmt is Format.SPAN_QA:
+            context = text(30)
+            answer = context.split()[3]
+            start = len(" ".join(context.split()[:3])) + 1
+            answers = () if spec.allow_no_answer and i % 3 == 2 else (answer,)
+            out.append(SpanQAExample(f"{i}", context, "which word ?", answers, (start,) * len(answers), lang))
+        elif fmt is Format.TAGGING:
+            tokens = text(9).split()
+            labels = spec.labels or ("N", "V", "NP", r"(S\NP)/NP")
+            out.append(TaggingExample(f"{lang}-{i}", tuple(tokens), tuple(labels[(i + j) % len(labels)]
+                                                                          for j in range(len(tokens))), lang))
+        else:  # retrieval: gold pairs
+            out.append(RetrievalExample(f"q{i}", text(7), "query", (f"c{i}",), lang))
+            out.append(RetrievalExample(f"c{i}", "en " + text(7), "candidate", (), "en"))
+    return out
+
+
+def _sampled(spec: TaskSpec, lang: str, split: str, sample: Path) -> list | None:
+    from xltlib.data.local import LocalData
+
+    local = LocalData(sample)
+    for task, part in ((spec.name, split), BORROW.get((spec.name, split), (None, None))):
+        if task and local.holds(task, lang, part):
+            examples = local.load(task, lang, part).examples
+            if spec.format is Format.RETRIEVAL:
+                return examples
+            ok = [e for e in examples if e.validate(spec) is None]
+            return ok[:PER_SPLIT] or None
+    return None
+
+
+def examples_for(sample: Path):
+    def examples(spec: TaskSpec, lang: str, split: str) -> list:
+        return _sampled(spec, lang, split, sample) or _generated(spec, lang, split)
+    return examples
+
+
+def _languages(spec: TaskSpec, split: str) -> list[str]:
+    if split == "train":
+        return [l for l in spec.train_languages]
+    return [l for l in spec.languages if split != "dev" or l not in spec.test_only]
+
+
+def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER) -> dict:
+    """The rehearsal's mirror (data and models) and its local data directory (CCG) under ``out``."""
+    from xltlib.mirror import build_mirror
+
+    out = Path(out)
+    mirror, local = out / "mirror", out / "local"
+    if not (mirror / "README.md").exists():
+        specs = list_tasks() + [get_task(t, "xtreme-r") for t in get_benchmark("xtreme-r").tasks]
+        build_mirror(mirror, specs, _languages, examples_for(Path(sample)))
+        (mirror / "README.md").write_text(
+            "A rehearsal's Hub mirror (xltlib.rehearsal): Hub layouts; rows from a sample of XTREME's download "
+            "folder where it holds the task and language (MNLI and SQuAD rows stand in from XNLI / XQuAD "
+            "English), generated rows elsewhere; tiny random-weight models with XLM-R's real tokenizer.\n",
+            encoding="utf-8")
+    model_dirs(mirror, real_tokenizer_dir(out / "tokenizer", tokenizer))
+    ccg = get_task("ccg")
+    (local / "ccg").mkdir(parents=True, exist_ok=True)
+    for split in ("train", "dev"):
+        rows = _generated(ccg, "en", split)
+        (local / "ccg" / f"{split}.tsv").write_text(
+            "".join(f"{' '.join(e.tokens)}\t{' '.join(e.tags)}\n" for e in rows), encoding="utf-8")
+    return {"mirror": mirror, "local": local}
+
+
+@contextmanager
+def offline_mirror(mirror: Path, cache: Path):
+    """The process reads the Hub from ``mirror`` only (offline), with its own datasets and model caches."""
+    env = {"XLT_HUB_MIRROR": str(mirror), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(cache / "hf"), "XLT_CACHE": str(cache / "xlt")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# ------------------------------------------------------------------------------------------- running it
+QUICK_STUDY = {"intermediate": ["baseline", {"name": "mnli", "tasks": ["mnli"]}]}
+QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
+    "00_xstilts_main_table": {"setups": ["baseline", "ccg"], "targets": ["bucc2018", "udpos"]},
+    "01_languages_diminishing_returns": {"ks": [0, 1], "targets": ["udpos"]},
+    "02_intermediate_data_size": {"tasks": ["hellaswag"], "sizes": [8, 1.0], "targets": ["tydiqa"]},
+    "03_task_count_multitask_vs_sequential": {"counts": [1, 2], "targets": ["tydiqa"]},
+    "04_synthetic_multilingual_vs_english_scale": {"models": ["FacebookAI/xlm-roberta-base", "facebook/xlm-roberta-xl"],
+                                                    "targets": ["xquad"]},
+    "05_task_similarity_low_resource": {"tasks": ["sst2", "cosmosqa"], "targets": ["pawsx", "panx"],
+                                        "texts_per_task": 8},
+}
+
+
+def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: float = 0.2,
+             study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False) -> dict:
+    """Build the mirror, run the study and the six notebooks on it; returns what ran and the timings."""
+    import yaml
+
+    from xltlib.reports import build_reports
+    from xltlib.results import load_results
+    from xltlib.runner import run_study
+    from xltlib.study import study_from_dict
+
+    out = Path(out).resolve()
+    start = time.time()
+    paths = build(out)
+    timings = {"mirror": round(time.time() - start, 1)}
+    with offline_mirror(paths["mirror"], out / "cache"):
+        data = yaml.safe_load(Path(study_file).read_text(encoding="utf-8"))
+        data.update(seeds=[0], train_scale=train_scale, local_data=str(paths["local"]), **(QUICK_STUDY if quick else {}))
+        study = study_from_dict(data, "xstilts_rehearsal")
+        t = time.time()
+        runs_dir = out / "reports" / "runs" / "xtreme"  # shared with notebook 00, which asks for the same runs
+        counts = run_study(study, runs_dir, progress=progress)
+        table = load_results(runs_dir)
+        table = table[table["run_id"].isin({r.id for r in study.runs()})]
+        table.to_csv(out / "xstilts_results.csv", index=False)
+        timings["study"] = round(time.time() - t, 1)
+        names = list(QUICK_NOTEBOOK)
+        t = time.time()
+        pages = []
+        for name in names:  # one call per notebook: its own reduced parameters in quick mode
+            params = {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
+                      **(QUICK_NOTEBOOK[name] if quick else {})}
+            pages += build_reports("xtreme", [name], out / "reports", params, progress=progress)
+        timings["notebooks"] = round(time.time() - t, 1)
+    missing = table[table["metric"] == "missing"][["target", "language", "note"]]
+    targets = sorted(set(table["target"]))
+    if set(targets) != set(study.targets):
+        raise XltError(f"rehearsal: targets without results: {sorted(set(study.targets) - set(targets))}")
+    return {"runs": counts["runs"], "targets": targets, "missing": len(missing), "pages": [str(p) for p in pages],
+            "results": str(out / "xstilts_results.csv"), "seconds": timings}
