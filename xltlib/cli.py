@@ -7,6 +7,7 @@
                                              run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
+    xlt plan STUDY.yaml [--gpu H100|H200|A100] [--json]   what a study costs: runs, trainings, tokens, GPU-hours
     xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
 from __future__ import annotations
@@ -80,6 +81,15 @@ def _run(args) -> int:
         return 130
     print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now "
           f"-> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _plan(args) -> int:
+    from xltlib.plan import format_plan, plan_study
+    from xltlib.study import load_study
+
+    plan = plan_study(load_study(args.study), gpu=args.gpu)
+    print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
     return 0
 
 
@@ -173,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="every target once and every notebook once")
     p.add_argument("--train-scale", type=float, default=0.2, dest="train_scale")
     p.set_defaults(func=_rehearsal)
+    p = sub.add_parser("plan", help="what a study costs before it runs: runs, trainings, tokens, GPU-hours")
+    p.add_argument("study")
+    p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_plan)
     p = sub.add_parser("results", help="print a study directory's results as CSV")
     p.add_argument("dir")
     p.set_defaults(func=_results)

@@ -57,6 +57,11 @@ def subsample_size(n: int, setup: Setup) -> int:
     return n if setup.cap is None else min(n, setup.cap)
 
 
+def phase1_groups(setup: Setup) -> list[list[str]]:
+    """The task groups phase 1 trains one after another: every task at once (multitask) or each in turn."""
+    return [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
+
+
 def _subsample(examples: list, setup: Setup, seed: int, lang: str = "en") -> list:
     n = subsample_size(len(examples), setup)
     if n == len(examples):
@@ -104,9 +109,8 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             spec, examples = training_data(study, task, setup, run.seed)
             model.add_head(spec, seed=run.seed)
             feats[task] = featurize(spec, examples, tokenizer)
-        groups = [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
         history = []
-        for group in groups:
+        for group in phase1_groups(setup):
             cfg = study.train_config(feats[group[0]].spec, run.seed, setup.epochs)
             h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
                                 setup.temperature, progress)

@@ -63,6 +63,12 @@ def step_budget(sizes: list[int], cfg: TrainConfig) -> tuple[int, int, int]:
     return micro, per_epoch, min(total, cfg.max_steps) if cfg.max_steps else total
 
 
+def eval_interval(per_epoch: int, cfg: TrainConfig) -> int:
+    """Optimizer steps between dev evaluations: ``cfg.evals_per_epoch`` per epoch of ``per_epoch`` micro-batches
+    (``fine_tune`` also evaluates after the last step)."""
+    return max(1, per_epoch // cfg.grad_accum // max(1, cfg.evals_per_epoch))
+
+
 class Trainer:
     """AdamW over the model's trainable parameters, the linear schedule over ``total`` steps, and the step."""
 
@@ -123,7 +129,7 @@ def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
     spec = train.spec
     micro, per_epoch, total = step_budget([len(train.items)], cfg)
     trainer = Trainer(model, cfg, total, head)
-    eval_every = max(1, per_epoch // cfg.grad_accum // max(1, cfg.evals_per_epoch))
+    eval_every = eval_interval(per_epoch, cfg)
     torch.manual_seed(cfg.seed)
     history = {"losses": trainer.losses, "dev": [], "best": None, "best_scores": None, "best_step": 0, "steps": 0}
     best_state, stale, epoch = None, 0, 0

@@ -1,0 +1,137 @@
+"""`xlt plan`: what a study costs, counted from the study's own runs and the size/length/throughput tables."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from xltlib.cli import main
+from xltlib.plan import Table, plan_study
+from xltlib.study import study_from_dict
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "xstilts_xtreme.yaml"
+
+
+@pytest.fixture(autouse=True)
+def offline_mirror(tmp_path, monkeypatch):
+    """XLM-R Large's config (its real sizes) in a mirror, the Hub off, and any data load an error."""
+    from transformers import XLMRobertaConfig
+
+    XLMRobertaConfig(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                     intermediate_size=4096, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+                     pad_token_id=1, bos_token_id=0, eos_token_id=2
+                     ).save_pretrained(tmp_path / "mirror" / "FacebookAI" / "xlm-roberta-large")
+    monkeypatch.setenv("XLT_HUB_MIRROR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
+
+    def no_data(*args, **kwargs):
+        raise AssertionError(f"plan loaded data: {args[1:]}")
+
+    monkeypatch.setattr("xltlib.profiles.HubProfile.load", no_data)
+    import datasets
+    monkeypatch.setattr(datasets, "load_dataset", no_data)
+
+
+def xtreme(**changes):
+    study = {"name": "s", "profile": "xtreme", "targets": ["xquad", "mlqa"], "seeds": [0, 1, 2],
+             "intermediate": ["baseline", "mnli"]}
+    return study_from_dict({**study, **changes})
+
+
+def test_the_xtreme_example_plans_from_the_tables_without_the_hub(capsys):
+    assert main(["plan", str(EXAMPLE), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"runs", "trainings", "tokens", "gpu_hours", "hours", "assumptions"} <= set(out)
+    assert out["runs"] == 11 * 9 * 3
+    # 10 setups with intermediate tasks x 3 seeds; 6 distinct chains (XQuAD and MLQA share SQuAD; BUCC and
+    # Tatoeba are scored from the phase-1 encoder) x 11 setups x 3 seeds
+    assert out["trainings"] == {"phase1": 30, "phase2": 6 * 11 * 3}
+    assert set(out["tokens"]) == {"phase1", "phase2", "eval"} and all(v > 0 for v in out["tokens"].values())
+    assert out["gpu_hours"] == pytest.approx(sum(out["hours"].values()))
+    assert not [n for n in out["notes"] if n.startswith("not counted")]  # the tables cover every split it reads
+    assert any("mnli en/train" in a["what"] and a["what"].split(": ")[1].startswith("estimate")
+               for a in out["assumptions"])  # an estimated length is flagged
+    assert main(["plan", str(EXAMPLE)]) == 0
+    table = capsys.readouterr().out
+    assert "H100-hours" in table and "assumptions" in table and "squad_v1" in table
+
+
+def test_shared_trainings_are_counted_once():
+    plan = plan_study(xtreme())
+    assert plan.runs == 2 * 2 * 3
+    assert dict(plan.trainings["phase1"]) == {"mnli": 3}  # the baseline has no phase 1; one per seed
+    assert dict(plan.trainings["phase2"]) == {"squad_v1": 6}  # XQuAD and MLQA share SQuAD v1.1 fine-tuning
+    one_seed = plan_study(xtreme(seeds=[0]))
+    assert plan.tokens("phase1") == pytest.approx(3 * one_seed.tokens("phase1"))
+    assert plan.tokens("phase2") == pytest.approx(3 * one_seed.tokens("phase2"))
+    alone = plan_study(xtreme(targets=["xquad"]))
+    assert alone.tokens("phase2") == pytest.approx(plan.tokens("phase2"))  # MLQA adds no training
+    assert alone.tokens("eval") < plan.tokens("eval")  # but its test sets
+
+
+def test_phase1_tokens_are_examples_times_real_tokens_times_epochs():
+    lengths = Table("lengths").find(("mnli", "en", "train"))
+    per_example = float(lengths["tokens_per_input"])
+    full = plan_study(xtreme(seeds=[0])).tokens("phase1")
+    assert full == pytest.approx(392702 * per_example * 2, rel=1e-4)  # MNLI's 2 epochs (jiant's recipe)
+    capped = plan_study(xtreme(seeds=[0], intermediate=[{"name": "m", "tasks": ["mnli"], "cap": 1000}]))
+    assert capped.tokens("phase1") == pytest.approx(1000 * per_example * 2, rel=1e-2)
+    tenth = plan_study(xtreme(seeds=[0], intermediate=[{"name": "m", "tasks": ["mnli"], "size": 0.1}]))
+    assert tenth.tokens("phase1") == pytest.approx(full / 10, rel=1e-3)
+    three = plan_study(xtreme(seeds=[0], intermediate=[{"name": "m", "tasks": ["mnli"], "epochs": 3}]))
+    assert three.tokens("phase1") == pytest.approx(full * 1.5, rel=1e-3)
+
+
+def test_tokens_scale_with_train_scale():
+    full, half = plan_study(xtreme()), plan_study(xtreme(train_scale=0.5))
+    for phase in ("phase1", "phase2"):
+        assert half.tokens(phase) == pytest.approx(full.tokens(phase) / 2, rel=1e-3)
+    assert half.tokens("eval") < full.tokens("eval")  # fewer dev evaluations, the same test sets
+
+
+def test_sequential_setups_train_each_task_for_its_own_epochs():
+    def phase1(mode):
+        setup = {"name": "x", "tasks": ["mnli", "udpos"], "mode": mode}
+        return plan_study(xtreme(seeds=[0], intermediate=[setup])).tokens("phase1")
+
+    mnli = plan_study(xtreme(seeds=[0])).tokens("phase1")
+    udpos = 21253 * float(Table("lengths").find(("udpos", "en", "train"))["tokens_per_input"])
+    assert phase1("sequential") == pytest.approx(mnli + 10 * udpos, rel=1e-3)  # UD-POS: 10 epochs
+    assert phase1("multitask") == pytest.approx(mnli + 2 * udpos, rel=1e-3)  # one loop, the first task's 2
+
+
+def test_gpu_hours_come_from_the_throughput_table():
+    h100, a100 = plan_study(xtreme(), "H100"), plan_study(xtreme(), "A100")
+    assert a100.gpu_hours() == pytest.approx(2 * h100.gpu_hours())  # the table's A100 rows: H100 x 0.5
+    rate = Table("throughput").rate("H100", "xlm-roberta-large", "pair", "train")[0]
+    one = plan_study(xtreme(seeds=[0], targets=["xquad"]))
+    assert one.gpu_hours("phase1") == pytest.approx(one.tokens("phase1") / rate / 3600)
+
+
+def test_toy_studies_count_generated_data_and_have_no_gpu_hours():
+    study = study_from_dict({"name": "small", "profile": "smoke", "seeds": [0, 1], "targets": ["udpos", "xnli"],
+                             "languages": ["en", "nh"], "intermediate": [{"name": "baseline"},
+                                                                         {"name": "mnli", "tasks": ["mnli"]}]})
+    plan = plan_study(study)
+    out = plan.to_json()
+    assert out["runs"] == 8 and out["trainings"] == {"phase1": 2, "phase2": 8}
+    assert all(v > 0 for v in out["tokens"].values())
+    assert out["gpu_hours"] is None and "GPU-hours do not apply" in out["notes"][0]
+
+
+
+def test_splits_the_tables_lack_are_named_not_guessed():
+    plan = plan_study(xtreme(benchmark="xtreme-r", targets=["mewslix", "xquad"], intermediate=["baseline"]))
+    assert any(n.startswith("not counted: mewslix test in ar de en") for n in plan.notes)
+    assert plan.gpu_hours() > 0  # the rest is counted
+
+
+@pytest.mark.parametrize("name", ["sizes", "lengths", "throughput"])
+def test_every_table_row_says_where_its_number_comes_from(name):
+    from xltlib.plan import table
+
+    statuses = {r["source"].split(":")[0] for r in table(name)}
+    assert statuses <= {"measured", "verified", "stand-in", "derived", "estimate", "recalled"}
+    assert all(len(r["source"]) > len("estimate: ") + 10 for r in table(name))
