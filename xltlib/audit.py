@@ -191,9 +191,10 @@ def format_table(records: list[dict]) -> str:
         problem = next((k for k in ("error", "blanked", "missing") if r.get(k)), None)
         ceil = " ".join(f"{SHORT.get(k, k)} {v:.2f}" + ("%" if k.endswith("_pct") else "")
                         for k, v in r.get("ceiling", {}).items())
-        rows.append((r["task"], r["language"], r["split"], "-" if problem and not r["examples"] else str(r["examples"]),
-                     ", ".join(f"{n} {why}" for why, n in r["skipped"].items()) or "0", str(r["repaired"]),
-                     str(r["duplicate_ids"]), ceil or "-", " ".join(f"{problem}: {r[problem]}".split()) if problem else r["source"]))
+        counts = (str(r["examples"]), ", ".join(f"{n} {why}" for why, n in r["skipped"].items()) or "0",
+                  str(r["repaired"]), str(r["duplicate_ids"]))
+        rows.append((r["task"], r["language"], r["split"], *(("-",) * 4 if problem and not r["examples"] else counts),
+                     ceil or "-", " ".join(f"{problem}: {r[problem]}".split()) if problem else r["source"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.rjust(w) if i in (3, 5, 6) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
              + "  " + row[-1] for row in rows]

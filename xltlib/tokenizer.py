@@ -27,23 +27,25 @@ SENTENCEPIECE = "sentencepiece.bpe.model"
 REAL_MODEL_XZ = Path(__file__).resolve().parents[1] / "tests" / "data" / "xlmr-sentencepiece.bpe.model.xz"
 
 
-def real_tokenizer_dir(dest, archive=REAL_MODEL_XZ) -> Path:
-    """``dest`` holding XLM-R's real ``sentencepiece.bpe.model``, unpacked from ``archive`` unless there."""
+def real_tokenizer_dir(dest, source=REAL_MODEL_XZ) -> Path:
+    """``dest`` holding XLM-R's real ``sentencepiece.bpe.model``, from ``source`` (xz-compressed or not)
+    unless it is there already."""
     dest = Path(dest).expanduser()
     target = dest / SENTENCEPIECE
     if target.is_file():
         return dest
-    archive = Path(archive)
-    if not archive.is_file():
-        raise DataUnavailableError(f"{archive}: XLM-R's sentencepiece model is not there (it ships in the "
-                                   f"checkout's tests/data/); pass archive= or a tokenizer directory instead")
+    source = Path(source)
+    if not source.is_file():
+        raise DataUnavailableError(f"{source}: XLM-R's sentencepiece model is not there (it ships in the "
+                                   f"checkout's tests/data/); pass source= or a tokenizer directory instead")
     dest.mkdir(parents=True, exist_ok=True)
     partial = dest / f".{SENTENCEPIECE}.{os.getpid()}"
     try:
-        partial.write_bytes(lzma.decompress(archive.read_bytes()))
+        data = source.read_bytes()
+        partial.write_bytes(lzma.decompress(data) if source.suffix == ".xz" else data)
     except lzma.LZMAError as exc:
         partial.unlink(missing_ok=True)
-        raise DataUnavailableError(f"{archive}: not an xz archive ({exc})") from None
+        raise DataUnavailableError(f"{source}: not an xz archive ({exc})") from None
     partial.replace(target)  # atomic: a concurrent caller sees the whole file or none
     return dest
 
