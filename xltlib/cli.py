@@ -8,6 +8,9 @@
     xlt results DIR                          the study's tidy results table as CSV
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml [--gpu H100|H200|A100] [--json]   what a study costs: runs, trainings, tokens, GPU-hours
+    xlt data audit [TASK ...] [--source hub|toy|DIR] [--tokenizer NAME_OR_DIR] [--languages L ...]
+                   [--splits S ...] [--benchmark xtreme|xtreme-r] [--json]
+                                             what a source holds per split, and the oracle ceiling
     xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
 """
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import sys
 
 from xltlib.errors import XltError
-from xltlib.tasks import BENCHMARKS, ROLES, Format, list_tasks
+from xltlib.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
 
 
 def _tasks(args) -> int:
@@ -134,6 +137,29 @@ def _reports(args) -> int:
     return 0
 
 
+def _data_audit(args) -> int:
+    from xltlib.audit import audit, format_table
+
+    tokenizer = None
+    if args.tokenizer:
+        from xltlib.tokenizer import load_tokenizer
+
+        tokenizer = load_tokenizer(args.tokenizer)
+    records = []
+    for record in audit(args.tasks, args.source, tokenizer, args.languages, args.splits, args.benchmark):
+        records.append(record)
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        elif sys.stderr.isatty():
+            print(f"\r{len(records)} split(s) audited", end="", file=sys.stderr, flush=True)
+    if records and not args.json:
+        print("\n" if sys.stderr.isatty() else "", end="", file=sys.stderr)
+        print(format_table(records))
+    if not records:
+        print(f"xlt: note: {args.source} holds none of the splits asked for", file=sys.stderr)
+    return 1 if any("error" in r for r in records) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
                                      "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
@@ -191,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results", help="print a study directory's results as CSV")
     p.add_argument("dir")
     p.set_defaults(func=_results)
+    data = sub.add_parser("data", help="inspect data sources").add_subparsers(dest="data", required=True)
+    p = data.add_parser("audit", help="per task, language and split: examples, skipped rows, blanked or missing "
+                        "splits and, with --tokenizer, the oracle ceiling after tokenization and truncation")
+    p.add_argument("tasks", nargs="*", metavar="TASK", help="registry tasks (default: every task the source has)")
+    p.add_argument("--source", default="hub", help="hub, toy or a local directory (e.g. XTREME's download folder)")
+    p.add_argument("--tokenizer", metavar="NAME_OR_DIR", help="Hub id or directory (one with only "
+                   "sentencepiece.bpe.model will do): adds each split's oracle ceiling")
+    p.add_argument("--languages", nargs="+", metavar="L")
+    p.add_argument("--splits", nargs="+", metavar="S", choices=SPLITS)
+    p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="this benchmark's tasks, as it defines them")
+    p.add_argument("--json", action="store_true", help="one JSON record per line")
+    p.set_defaults(func=_data_audit)
     return parser
 
 

@@ -37,7 +37,11 @@ class MalformedRowWarning(UserWarning):
 
 class BlankedLabelsError(NoSourceError):
     """A split whose gold labels were removed by its distributor (XTREME keeps its test labels for the
-    leaderboard): it can be read but never scored."""
+    leaderboard): it can be read but never scored. ``path``: the file; ``reason``: how the blanking shows."""
+
+    def __init__(self, message: str, path: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.path, self.reason = path, reason
 
 
 @dataclass

@@ -405,7 +405,7 @@ class LocalData:
             raise BlankedLabelsError(
                 f"{found.path}: its labels are blanked ({found.blanked}), as XTREME's download folder keeps "
                 f"{split} labels for its leaderboard; {spec.name} {lang}/{split} cannot be scored from it "
-                f"(use the Hub or the original release)")
+                f"(use the Hub or the original release)", path=str(found.path), reason=found.blanked)
         if found.read is None:
             rows = _normalized(spec, lang, _records(found.path))
         else:

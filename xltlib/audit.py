@@ -1,0 +1,203 @@
+"""``xlt data audit``: what a data source holds per task, language and split, and the oracle ceiling.
+
+    $ xlt data audit --source ~/xtreme/download --tokenizer FacebookAI/xlm-roberta-large
+    $ xlt data audit xquad udpos --source DIR --tokenizer DIR --languages en de --json
+
+    from xltlib.audit import audit
+    records = list(audit(["xquad"], source="DIR", tokenizer=load_tokenizer("FacebookAI/xlm-roberta-large")))
+
+One record per task, language and split: ``{"task", "language", "split", "source", "examples", "skipped":
+{reason: n}, "repaired", "duplicate_ids", "blanked", "missing", "ceiling"}``. A split whose labels are
+blanked or that no source holds says so in ``blanked`` / ``missing``; any other failure (a malformed file)
+is the record's ``"error"`` and the audit goes on. Tasks: every registry task (or a benchmark's) as the
+source defines it; for a directory, the splits it holds. A target's training split is recorded under the
+task it is read from (XNLI's under ``mnli``), once.
+
+``ceiling`` (with a tokenizer) is the score of an oracle that is right wherever the engine's inputs let it
+be, through the engine's own path: ``featurize`` (tokenization, truncation, QA windows), the decoding
+``predict`` uses (``_answers``, ``_words``) and ``score``. QA adds ``windowed_pct`` (questions split into
+several windows) and ``answer_lost_pct`` (answers in no window); every other format ``truncated_pct``
+(inputs, choices or sentences cut at ``spec.max_length``).
+"""
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+
+import torch
+
+from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, read_spec
+from xltlib.errors import ConfigError, NoSourceError, XltError
+from xltlib.evaluation import _answers, _words, score
+from xltlib.features import IGNORE, featurize
+from xltlib.tasks import SPLITS, Format, TaskSpec, get_benchmark, get_task, list_tasks
+
+GOLD = 10.0  # an oracle's logit on a gold position; every other position scores 0
+UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation
+SHORT = {"exact_match": "EM", "f1": "F1", "accuracy": "acc", "windowed_pct": "windowed", "answer_lost_pct": "lost",
+         "truncated_pct": "cut"}
+
+
+# ------------------------------------------------------------------------------------------- the oracle
+def ceiling(spec: TaskSpec, examples: list, tokenizer, lang: str) -> dict[str, float]:
+    """The oracle's scores on ``examples`` (0-100), with the share of inputs cut or windowed."""
+    feats = featurize(spec, examples, tokenizer)
+    if spec.format is Format.SPAN_QA:
+        return _qa(feats, lang)
+    out = {}
+    if spec.format is Format.TAGGING:  # the gold tag on each word's first sub-token, decoded as predict does
+        tags = [_words(spec, it, [0 if t == IGNORE else t for t in it["labels"]], len(e.tokens))
+                for it, e in zip(feats.items, feats.examples)]
+        scores = score(spec, feats.examples, tags, lang)
+        out = {m: round(scores[m], 2) for m in spec.primary_metrics}
+    out["truncated_pct"] = _cut(feats, featurize(spec, examples, tokenizer, max_length=UNCUT))
+    return out
+
+
+def oracle_answers(feats) -> list[str]:
+    """The answers ``_answers`` decodes from an oracle's logits: in each window, ``GOLD`` on the gold start
+    and end tokens (featurize's ``start``/``end``) or, in a window without the answer, on its null position."""
+    per_item = {}
+    for i, item in enumerate(feats.items):
+        start, end = torch.zeros(len(item["input_ids"])), torch.zeros(len(item["input_ids"]))
+        if item["start"]:  # the gold span is in this window: the question's only high span score
+            start[item["start"]] = end[item["end"]] = GOLD
+        else:  # no answer here: the null (<s>) position wins (SQuAD v2's no-answer)
+            start[0] = end[0] = GOLD
+        per_item[i] = (start, end)
+    return _answers(feats, per_item)
+
+
+def _qa(feats, lang: str) -> dict[str, float]:
+    scores = score(feats.spec, feats.examples, oracle_answers(feats), lang)
+    windows = Counter(item["example"] for item in feats.items)
+    found = {item["example"] for item in feats.items if item["start"]}
+    answerable = [i for i, e in enumerate(feats.examples) if e.answers]
+    n = len(feats.examples)
+    return {"exact_match": round(scores["exact_match"], 2), "f1": round(scores["f1"], 2),
+            "windowed_pct": _pct(sum(windows[i] > 1 for i in range(n)), n),
+            "answer_lost_pct": _pct(sum(i not in found for i in answerable), len(answerable))}
+
+
+def _cut(cut, full) -> float:
+    def lengths(item):
+        return [len(c) for c in item["choices"]] if "choices" in item else [len(item["input_ids"])]
+
+    pairs = [(a, b) for x, y in zip(cut.items, full.items) for a, b in zip(lengths(x), lengths(y))]
+    return _pct(sum(a < b for a, b in pairs), len(pairs))
+
+
+def _pct(k: int, n: int) -> float:
+    return round(100.0 * k / n, 2) if n else 0.0
+
+
+# ------------------------------------------------------------------------------------------- the plan
+def _source_spec(src, name: str, split: str | None, benchmark: str | None) -> TaskSpec:
+    from xltlib.toy.data import ToyWorld, toy_spec
+
+    if isinstance(src, ToyWorld):  # the toy world has its own specs (languages, lengths)
+        spec = toy_spec(name)
+        return toy_spec(spec.train_task) if split == "train" and spec.train_task else spec
+    return read_spec(name, split, benchmark) if split else get_task(name, benchmark)
+
+
+def _languages(spec: TaskSpec, split: str) -> tuple[str, ...]:
+    if split == "train":
+        return spec.train_languages
+    return tuple(x for x in spec.languages if split == "test" or x not in spec.test_only)
+
+
+def plan(src, tasks=None, languages=None, splits=None, benchmark: str | None = None) -> list[tuple[str, str, str]]:
+    """``(task, language, split)`` to audit: every candidate of the tasks' specs (a directory: those it holds)."""
+    from xltlib.data.local import LocalData
+
+    names = list(tasks or [s.name for s in list_tasks(benchmark)])
+    for name in names:
+        try:
+            get_task(name)
+        except KeyError as exc:
+            raise ConfigError(f"tasks: {exc.args[0]}") from None
+    seen, out = set(), []
+    for name in names:
+        bench = benchmark if benchmark and name in get_benchmark(benchmark).tasks else None
+        try:
+            spec = _source_spec(src, name, None, bench)
+        except ConfigError:
+            continue  # the toy world has no analog of this task
+        for split in get_task(name).splits() or SPLITS:
+            for lang in _languages(spec, split):
+                if (splits and split not in splits) or (languages and lang not in languages):
+                    continue
+                read = _source_spec(src, name, split, bench)
+                key = (read.name, lang, split)
+                if key not in seen and (not isinstance(src, LocalData) or src.find(read, lang, split)):
+                    seen.add(key)
+                    out.append(key)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- records
+def audit_split(src, task: str, lang: str, split: str, benchmark: str | None = None, tokenizer=None) -> dict:
+    """One record (module docstring); never raises for a split that cannot be read."""
+    where = getattr(src, "root", None) or getattr(src, "name", None) or repr(src)
+    record = {"task": task, "language": lang, "split": split, "source": str(where), "examples": 0, "skipped": {},
+              "repaired": 0, "duplicate_ids": 0, "blanked": None, "missing": None}
+    bench = benchmark if benchmark and task in get_benchmark(benchmark).tasks else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MalformedRowWarning)  # counted in the record instead
+            data = src.load(task, lang, split, benchmark=bench)
+    except BlankedLabelsError as exc:
+        return {**record, "source": exc.path or record["source"], "blanked": exc.reason or str(exc)}
+    except NoSourceError as exc:
+        return {**record, "missing": str(exc)}
+    except Exception as exc:  # noqa: BLE001 -- reported in the record; the audit goes on
+        return {**record, "error": _message(exc)}
+    record.update(source=data.source, examples=len(data), skipped=dict(data.skipped.most_common()),
+                  repaired=data.repaired, duplicate_ids=data.renamed_ids)
+    if tokenizer is not None:
+        try:
+            record["ceiling"] = ceiling(data.task, data.examples, tokenizer, lang)
+        except Exception as exc:  # noqa: BLE001
+            record["error"] = f"ceiling: {_message(exc)}"
+    return record
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, XltError) else f"{type(exc).__name__}: {exc}"
+
+
+def audit(tasks=None, source="hub", tokenizer=None, languages=None, splits=None, benchmark: str | None = None):
+    """Records (``audit_split``) of every split ``plan`` finds, one at a time."""
+    from xltlib.profiles import data_source
+
+    src = data_source(source)
+    for task, lang, split in plan(src, tasks, languages, splits, benchmark):
+        yield audit_split(src, task, lang, split, benchmark, tokenizer)
+
+
+def format_table(records: list[dict]) -> str:
+    """One aligned line per record, then a count of what was read, blanked, missing or failed.
+
+    >>> print(format_table([{"task": "xquad", "language": "de", "split": "test", "source": "xquad.de.json",
+    ...     "examples": 1190, "skipped": {}, "repaired": 0, "duplicate_ids": 0, "blanked": None, "missing": None,
+    ...     "ceiling": {"exact_match": 99.41, "f1": 99.54, "windowed_pct": 5.13, "answer_lost_pct": 0.0}}]))
+    task   lang  split  examples  skipped  repaired  dup ids  ceiling                                      status / source
+    xquad  de    test       1190  0               0        0  EM 99.41 F1 99.54 windowed 5.13% lost 0.00%  xquad.de.json
+    1 split(s): 1 read
+    """
+    rows = [("task", "lang", "split", "examples", "skipped", "repaired", "dup ids", "ceiling", "status / source")]
+    for r in records:
+        problem = next((k for k in ("error", "blanked", "missing") if r.get(k)), None)
+        ceil = " ".join(f"{SHORT.get(k, k)} {v:.2f}" + ("%" if k.endswith("_pct") else "")
+                        for k, v in r.get("ceiling", {}).items())
+        counts = (str(r["examples"]), ", ".join(f"{n} {why}" for why, n in r["skipped"].items()) or "0",
+                  str(r["repaired"]), str(r["duplicate_ids"]))
+        rows.append((r["task"], r["language"], r["split"], *(("-",) * 4 if problem and not r["examples"] else counts),
+                     ceil or "-", " ".join(f"{problem}: {r[problem]}".split()) if problem else r["source"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.rjust(w) if i in (3, 5, 6) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+             + "  " + row[-1] for row in rows]
+    counts = Counter(next((k for k in ("blanked", "missing", "error") if r.get(k)), "read") for r in records)
+    kinds = ("read", "blanked", "missing", "error")
+    return "\n".join(lines + [f"{len(records)} split(s): " + ", ".join(f"{counts[k]} {k}" for k in kinds if counts[k])])
