@@ -27,7 +27,7 @@ SAMPLE = DATA / "xtreme"
 def tokenizer(tmp_path_factory):
     from transformers import XLMRobertaTokenizer
 
-    from xltlib.rehearsal import real_tokenizer_dir
+    from xltlib.tokenizer import real_tokenizer_dir
 
     tok = XLMRobertaTokenizer.from_pretrained(str(real_tokenizer_dir(tmp_path_factory.mktemp("xlmr"))))
     assert len(tok) == 250002 and tok("Hello world")["input_ids"] == [0, 35378, 8999, 2]

@@ -23,7 +23,6 @@ results table (``<out>/xstilts_results.csv``) and the rendered reports (``<out>/
 from __future__ import annotations
 
 import json
-import lzma
 import os
 import random
 import time
@@ -35,10 +34,10 @@ from xltlib.hfhub import REHEARSAL_MARKER as MARKER
 from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample)
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "xtreme"
-TOKENIZER = ROOT / "tests" / "data" / "xlmr-sentencepiece.bpe.model.xz"
 # tiny random-weight stand-ins: the real architectures and vocabularies, 2 layers of width 32
 MODELS = {
     "FacebookAI/xlm-roberta-base": ("xlm-roberta", 250002),
@@ -52,18 +51,6 @@ BORROW = {("mnli", "train"): ("xnli", "dev"), ("squad_v1", "train"): ("xquad", "
           ("squad_v2", "dev"): ("xquad", "test"), ("siqa", "train"): ("siqa", "dev"),
           ("xquad", "train"): ("xquad", "test")}
 PER_SPLIT = 24  # examples per generated (or sampled) split and language: enough for a few steps
-
-
-def real_tokenizer_dir(dest: Path, source: Path = TOKENIZER) -> Path:
-    """A directory holding XLM-R's real tokenizer (``sentencepiece.bpe.model``, unpacked from ``source``)."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    model = dest / "sentencepiece.bpe.model"
-    if not model.exists():
-        opener = lzma.open if str(source).endswith(".xz") else open
-        with opener(source, "rb") as f:
-            model.write_bytes(f.read())
-    return dest
 
 
 def model_dirs(mirror: Path, tokenizer_dir: Path, hidden: int = 32) -> list[Path]:
@@ -176,14 +163,22 @@ def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER) -> dict
 
 @contextmanager
 def offline_mirror(mirror: Path, cache: Path):
-    """The process reads the Hub from ``mirror`` only (offline), with its own datasets and model caches."""
+    """The process (and the notebook kernels it starts) reads the Hub from ``mirror`` only (offline), with
+    its own datasets and model caches, one thread per process."""
+    import torch
+
     env = {"XLT_HUB_MIRROR": str(mirror), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(cache / "hf"), "XLT_CACHE": str(cache / "xlt")}
-    saved = {k: os.environ.get(k) for k in env}
+           "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(cache / "hf"), "XLT_CACHE": str(cache / "xlt"),
+           # the stand-ins are 32 wide: one thread each (two make their tiny matrix products ~30x slower
+           # when anything else runs on the second core)
+           "OMP_NUM_THREADS": "1"}
+    saved, threads = {k: os.environ.get(k) for k in env}, torch.get_num_threads()
     os.environ.update(env)
+    torch.set_num_threads(1)
     try:
         yield
     finally:
+        torch.set_num_threads(threads)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -192,7 +187,8 @@ def offline_mirror(mirror: Path, cache: Path):
 
 
 # ------------------------------------------------------------------------------------------- running it
-QUICK_STUDY = {"intermediate": ["baseline", {"name": "mnli", "tasks": ["mnli"]}]}
+QUICK_STUDY = {"intermediate": ["baseline", {"name": "mnli", "tasks": ["mnli"]}],
+               "languages": ["en", "de", "zh", "ar", "sw", "ja"]}  # each target keeps those it has
 QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
     "00_xstilts_main_table": {"setups": ["baseline", "ccg"], "targets": ["bucc2018", "udpos"]},
     "01_languages_diminishing_returns": {"ks": [0, 1], "targets": ["udpos"]},

@@ -43,11 +43,9 @@ log = logging.getLogger(__name__)
 @lru_cache(maxsize=8)
 def load_tokenizer(path: str):
     """The tokenizer of a model (directory or Hub id), loaded once per process."""
-    from transformers import AutoTokenizer
+    from xltlib import tokenizer
 
-    from xltlib.hfhub import load_pretrained
-
-    return load_pretrained(AutoTokenizer, path)
+    return tokenizer.load_tokenizer(path)
 
 
 def subsample_size(n: int, setup: Setup) -> int:

@@ -386,5 +386,5 @@ def validate(study: Study) -> None:
 def _known(get, task: str, where: str) -> TaskSpec:
     try:
         return get(task)
-    except KeyError as exc:
+    except (KeyError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc.args[0]}") from None
