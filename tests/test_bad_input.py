@@ -35,6 +35,7 @@ BAD_STUDY = {
     "pooling": ["max", 2],
     "local_data": ["/no/such/dir", 5],
     "lora": [0, 2.5, "r"],
+    "phase1_seed": [-1, "0", 1.5],
 }
 BAD_SETUP = {
     "name": [3, ""],
@@ -90,6 +91,14 @@ def test_two_setups_that_are_the_same_experiment_are_refused():
     message = _refused({**BASE, "intermediate": [{"name": "a", "tasks": ["mnli"]}, {"name": "b", "tasks": ["mnli"]}]},
                        "intermediate")
     assert "'a' and 'b' are the same experiment" in message
+
+
+def test_phase1_can_be_shared_across_seeds():
+    per_seed = study_from_dict({**BASE, "seeds": [0, 1, 2]}).runs()
+    shared = study_from_dict({**BASE, "seeds": [0, 1, 2], "phase1_seed": 0}).runs()
+    assert len({r.phase1_key for r in per_seed if r.setup.tasks}) == 3
+    assert len({r.phase1_key for r in shared if r.setup.tasks}) == 1
+    assert len({r.id for r in shared}) == len(shared)  # phase 2 still has each run's own seed
 
 
 def test_local_data_belongs_to_the_xtreme_profile(tmp_path):

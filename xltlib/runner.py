@@ -104,12 +104,12 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         tokenizer = load_tokenizer(base)
         feats = {}
         for task in setup.tasks:
-            spec, examples = training_data(study, task, setup, run.seed)
-            model.add_head(spec, seed=run.seed)
+            spec, examples = training_data(study, task, setup, run.phase1_seed)
+            model.add_head(spec, seed=run.phase1_seed)
             feats[task] = featurize(spec, examples, tokenizer)
         history = []
         for group in phase1_groups(setup):
-            cfg = study.train_config(feats[group[0]].spec, run.seed, setup.epochs)
+            cfg = study.train_config(feats[group[0]].spec, run.phase1_seed, setup.epochs)
             h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
                                 setup.temperature, progress)
             last = h["losses"][-20:]
@@ -120,7 +120,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             with quiet():
                 model.save_encoder(tmp)
             tokenizer.save_pretrained(tmp)
-            meta = {"setup": dataclasses.asdict(setup), "seed": run.seed, "history": history, "engine": ENGINE,
+            meta = {"setup": dataclasses.asdict(setup), "seed": run.phase1_seed, "history": history, "engine": ENGINE,
                     "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1)}
             (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
             shutil.rmtree(final, ignore_errors=True)

@@ -82,6 +82,9 @@ class Study:
     pooling: str | None = None  # classification/choice head pooling (default: the profile's)
     local_data: str | None = None  # xtreme: a directory read before the Hub (xltlib.data.local)
     lora: int | None = None  # LoRA rank: adapters instead of full fine-tuning (XLM-R XL / XXL)
+    # None (the paper's design): one phase-1 encoder per seed; a seed: every seed's runs share the encoder
+    # phase 1 trained with that seed (a setup's phase 1 costs once, not once per seed)
+    phase1_seed: int | None = None
 
     @cached_property
     def backend(self) -> Profile:
@@ -134,6 +137,11 @@ class Run:
     def spec(self) -> TaskSpec:
         return self.study.backend.target_spec(self.target)
 
+    @property
+    def phase1_seed(self) -> int:
+        """The seed phase 1 trains with: the run's, or the study's shared ``phase1_seed``."""
+        return self.seed if self.study.phase1_seed is None else self.study.phase1_seed
+
     def phase1_reads(self) -> list[tuple[str, str, str]]:
         return [(t, lang, "train") for t in self.setup.tasks for lang in self.setup.languages]
 
@@ -179,7 +187,7 @@ class Run:
             return None
         backend = self.study.backend
         specs = [_spec_digest(backend.source_spec(t)) for t in self.setup.tasks]
-        return "p1-" + _digest({**self._base(), "setup": self.setup.key, "specs": specs,
+        return "p1-" + _digest({**self._base(), "seed": self.phase1_seed, "setup": self.setup.key, "specs": specs,
                                 "data": backend.data_key(self.phase1_reads())})
 
     @property
@@ -320,6 +328,7 @@ STUDY_CHECKS = {
     "local_data": _need(lambda v: v is None or (isinstance(v, str) and Path(v).expanduser().is_dir()),
                         "an existing directory"),
     "lora": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive integer rank"),
+    "phase1_seed": _need(lambda v: v is None or (_is_int(v) and v >= 0), "a non-negative integer seed"),
 }
 SETUP_CHECKS = {
     "name": _need(lambda v: isinstance(v, str) and v, "a non-empty string"),
