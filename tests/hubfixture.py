@@ -165,4 +165,8 @@ def build_mirror(root: Path) -> Path:
     siqa = [{"context": "Tracy gave a gift.", "question": "Why?", "answerA": "kind", "answerB": "mean",
              "answerC": "tired", "label": "1"}]
     write_script_repo(root, "allenai/social_i_qa", {None: {s: (siqa_f, siqa) for s in ("train", "validation")}})
+    wiki_f = Features({"id": S, "url": S, "title": S, "text": S})
+    wiki = [{"id": str(i), "url": f"https://de.wikipedia.org/wiki?curid={i}", "title": f"T{i}",
+             "text": f"Artikel {i}. Der Hund schläft." if i != 2 else ""} for i in range(5)]
+    write_repo(root, "wikimedia/wikipedia", {"20231101.de": {"train": (wiki_f, wiki)}})
     return root

@@ -47,6 +47,7 @@ BAD_SETUP = {
     "size": [1.5, -3, "half", 0, True],
     "languages": [["xx"], [], 3],
     "epochs": [0, "two"],
+    "mlm_languages": [["xx"], [], 3],
 }
 
 
@@ -70,8 +71,9 @@ def test_bad_study_field_is_refused_by_name(field, value):
 
 @pytest.mark.parametrize("field,value", [(f, v) for f, values in BAD_SETUP.items() for v in values])
 def test_bad_setup_field_is_refused_by_name(field, value):
-    setup = {"name": "x", "tasks": ["mnli"], field: value}
+    setup = {"name": "x", "tasks": ["mnli", "mlm"] if field == "mlm_languages" else ["mnli"], field: value}
     where = "tasks" if field == "tasks" and value in (["tatoeba"], ["nope"]) else field
+    where = "mlm_languages" if field == "mlm_languages" else where
     _refused({**BASE, "intermediate": [setup]}, where)
 
 

@@ -61,6 +61,7 @@ CASES = [
     ("squad_v1", "en", "dev", None, 1, lambda e: e.answer_starts == (12,)),
     ("squad_v2", "en", "train", None, 2, lambda e: True),
     ("siqa", "en", "train", None, 1, lambda e: isinstance(e, MultipleChoiceExample) and e.label == 0),
+    ("mlm", "de", "train", None, 4, lambda e: e.text.startswith("Artikel 0") and e.lang == "de"),  # streamed
 ]
 
 

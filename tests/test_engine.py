@@ -184,7 +184,8 @@ def _no_dropout_model(smoke_dir, task):
     model = TransferModel.from_pretrained(str(smoke_dir), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     model.add_head(dataclasses.replace(toy_spec(task)), seed=0)
     for head in model.heads.values():
-        head.dropout.p = 0.0
+        if hasattr(head, "dropout"):
+            head.dropout.p = 0.0
     return model
 
 
@@ -233,3 +234,23 @@ def test_a_non_finite_loss_stops_training_by_name(smoke_dir, tokenizer):
     trainer.step("sst2", [collate(feats, list(range(8)), tokenizer.pad_token_id)])  # no host sync per step
     with pytest.raises(FloatingPointError, match="sst2: non-finite training loss at step 1"):
         trainer.flush()
+
+
+def test_continued_mlm_masks_a_seventh_of_the_tokens_and_starts_from_the_pretrained_head(smoke_dir, tokenizer):
+    from xltlib.examples import TextExample
+
+    spec = toy_spec("mlm")
+    examples = load_examples("mlm", "nh", "train", source=WORLD).examples
+    feats = featurize(spec, examples, tokenizer)
+    targets = sum(l != IGNORE for it in feats.items for l in it["labels"])
+    tokens = sum(len(it["input_ids"]) - 2 for it in feats.items)
+    assert 0.10 < targets / tokens < 0.20
+    assert featurize(spec, examples, tokenizer).items == feats.items  # the same masks every time
+    model = _no_dropout_model(smoke_dir, "mlm")
+    fresh = TransferModel.from_pretrained(str(smoke_dir), random_init=True)
+    fresh.add_head(spec)
+    assert not torch.allclose(model.heads["mlm"].dense.weight, fresh.heads["mlm"].dense.weight)
+    assert model.heads["mlm"]._tied[0] is model.encoder.get_input_embeddings()  # the decoder is the embeddings
+    batch = collate(feats, list(range(8)), tokenizer.pad_token_id)
+    pretrained, random_head = model("mlm", batch)["loss"].item(), fresh("mlm", batch)["loss"].item()
+    assert pretrained < random_head  # the toy model's own LM head predicts its corpus

@@ -31,7 +31,7 @@ def test_xtreme_r_changes():
 def test_intermediate_tasks():
     names = [s.name for s in list_tasks(role="intermediate")]
     assert names == ["anli_plus", "ccg", "commonsenseqa", "cosmosqa", "hellaswag", "mnli", "qqp", "squad_v1",
-                     "squad_v2", "sst2"]
+                     "squad_v2", "sst2", "mlm"]  # mlm: the paper's continued multilingual MLM
     anli = get_task("anli_plus")
     assert [s.path for s in anli.hub["train"]] == ["stanfordnlp/snli", "nyu-mll/glue"] + ["facebook/anli"] * 3
     assert get_task("cosmosqa").hub["train"][0].path == "allenai/cosmos_qa"  # read at refs/convert/parquet

@@ -149,9 +149,23 @@ class RetrievalExample:
         return None
 
 
+@dataclass(frozen=True)
+class TextExample:
+    """Unlabeled text (continued masked-LM training)."""
+
+    id: str
+    text: str
+    lang: str = "en"
+    format: ClassVar[Format] = Format.MLM
+
+    def validate(self, spec: TaskSpec):
+        return ("empty_text", "the text is empty") if _blank(self.text) else None
+
+
 EXAMPLE_TYPES: dict[Format, type] = {
     cls.format: cls
-    for cls in (ClassificationExample, MultipleChoiceExample, SpanQAExample, TaggingExample, RetrievalExample)
+    for cls in (ClassificationExample, MultipleChoiceExample, SpanQAExample, TaggingExample, RetrievalExample,
+                TextExample)
 }
 
 

@@ -10,6 +10,8 @@
 - tagging: words -> sub-tokens; the first sub-token of each word carries its tag, the rest -100; a word the
   tokenizer normalizes away (U+200E, U+FFFD) is read as ``<unk>``, as XTREME does, so it is scored like others
 - retrieval: ``<s> text </s>``
+- masked LM: ``<s> text </s>`` with 15% of its tokens to predict (80% ``<mask>``, 10% random, 10% kept),
+  drawn once per example from its id (the same masks in every epoch and every run)
 
 ``batches(features, batch_size, ...)`` groups similar lengths (never pads everything to the max length)
 and pads each batch to its own longest sequence.
@@ -77,7 +79,24 @@ def featurize(spec: TaskSpec, examples: list, tokenizer, max_length: int | None 
     elif fmt is Format.RETRIEVAL:
         enc = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
         items = [{"input_ids": ids} for ids in enc["input_ids"]]
+    elif fmt is Format.MLM:
+        enc = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
+        special = set(tokenizer.all_special_ids)
+        items = [_masked(ids, special, tokenizer.mask_token_id, len(tokenizer), random.Random(f"mlm:{e.id}"))
+                 for ids, e in zip(enc["input_ids"], examples)]
     return Features(spec, items, examples)
+
+
+def _masked(ids: list[int], special: set, mask_id: int, vocab: int, rng: random.Random, p: float = 0.15) -> dict:
+    """BERT masking of one sequence; at least one token to predict."""
+    inputs, labels = list(ids), [IGNORE] * len(ids)
+    positions = [i for i, t in enumerate(ids) if t not in special]
+    chosen = [i for i in positions if rng.random() < p] or positions[:1]
+    for i in chosen:
+        labels[i] = ids[i]
+        r = rng.random()
+        inputs[i] = mask_id if r < 0.8 else (rng.randrange(5, vocab) if r < 0.9 else ids[i])
+    return {"input_ids": inputs, "labels": labels}
 
 
 def _segments(enc, i: int) -> list[int]:

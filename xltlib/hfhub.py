@@ -77,6 +77,31 @@ def quiet():
             hf_logging.enable_progress_bar()
 
 
+def pretrained_tensors(model: str | None, prefix: str) -> dict:
+    """The checkpoint tensors of ``model`` (Hub id or directory) whose names start with ``prefix`` (prefix
+    removed), read from its safetensors files without loading the model; {} when there are none."""
+    if not model:
+        return {}
+    import json
+
+    from safetensors import safe_open
+    from transformers.utils import cached_file
+
+    where = mirrored(str(model)) or str(model)
+    try:
+        index = cached_file(where, "model.safetensors.index.json", _raise_exceptions_for_missing_entries=False)
+        files = sorted(set(json.load(open(index))["weight_map"].values())) if index else ["model.safetensors"]
+        out = {}
+        for name in files:
+            path = cached_file(where, name, _raise_exceptions_for_missing_entries=False)
+            if path:
+                with safe_open(path, "pt") as f:
+                    out.update({k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)})
+        return out
+    except (OSError, ValueError):
+        return {}
+
+
 def load_pretrained(cls, model_id: str, **kwargs):
     """``cls.from_pretrained(model_id)`` with a clear error when the model is not available.
 

@@ -89,6 +89,7 @@ def _features(kind: str, spec: TaskSpec, src: HubSource):
         "copa": lambda: Features({"premise": s, "choice1": s, "choice2": s, "question": s, "idx": i,
                                   "label": ClassLabel(names=["choice1", "choice2"]) if "super_glue" in src.path else i}),
         "siqa": lambda: Features({"context": s, "question": s, "answerA": s, "answerB": s, "answerC": s, "label": s}),
+        "text": lambda: Features({"id": s, "url": s, "title": s, "text": s}),  # wikimedia/wikipedia
     }
     return table[kind]()
 
@@ -126,6 +127,8 @@ def _row(kind: str, e, n: int, spec: TaskSpec, src: HubSource) -> dict:
     if kind == "copa":
         return {"premise": e.context, "choice1": e.choices[0], "choice2": e.choices[1],
                 "question": _QUESTIONS.get(e.question, e.question), "label": e.label, "idx": n}
+    if kind == "text":
+        return {"id": e.id, "url": "", "title": "", "text": e.text}
     if kind == "siqa":
         return {"context": e.context, "question": e.question, "answerA": e.choices[0], "answerB": e.choices[1],
                 "answerC": e.choices[2], "label": str(e.label + 1)}

@@ -64,6 +64,22 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(hidden))
 
 
+class MLMHead(nn.Module):
+    """RoBERTa's LM head: dense, GELU, LayerNorm, then the decoder tied to the encoder's input embeddings
+    (not a parameter of its own); scores only the positions it is given (the masked ones)."""
+
+    def __init__(self, hidden: int, embeddings: nn.Embedding, eps: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.layer_norm = nn.LayerNorm(hidden, eps=eps)
+        self.bias = nn.Parameter(torch.zeros(embeddings.num_embeddings))
+        self._tied = [embeddings]  # a list: not registered twice
+
+    def forward(self, hidden):
+        x = self.layer_norm(nn.functional.gelu(self.dense(hidden)))
+        return nn.functional.linear(x, self._tied[0].weight, self.bias)
+
+
 class TransferModel(nn.Module):
     def __init__(self, encoder: nn.Module, pooling: str = "cls"):
         super().__init__()
@@ -105,7 +121,9 @@ class TransferModel(nn.Module):
             for p in encoder.parameters():  # the adapters train in fp32 beside a bf16 base
                 if p.requires_grad:
                     p.data = p.data.float()
-        return cls(encoder, pooling)
+        model = cls(encoder, pooling)
+        model.source = None if random_init else name_or_dir
+        return model
 
     def save_encoder(self, path) -> None:
         """Save the encoder as a plain checkpoint (LoRA adapters merged into the weights)."""
@@ -143,16 +161,34 @@ class TransferModel(nn.Module):
             head = TokenHead(h, 2, p)
         elif fmt is Format.TAGGING:
             head = TokenHead(h, len(spec.labels), p)
+        elif fmt is Format.MLM:
+            head = MLMHead(h, self.encoder.get_input_embeddings(), self.encoder.config.layer_norm_eps)
+            self._pretrained_lm_head(head)
         else:
             raise ValueError(f"{spec.name}: retrieval tasks use the encoder's embeddings, not a head")
         ref = next(self.encoder.parameters())
         self.heads[name] = head.to(device=ref.device)
         self.formats[name] = fmt
 
+    def _pretrained_lm_head(self, head: MLMHead) -> None:
+        """The checkpoint's own LM head where it has one (XLM-R's, the toy model's): continued MLM then
+        starts where pretraining stopped, not from a random head."""
+        from xltlib.hfhub import pretrained_tensors
+
+        state = pretrained_tensors(getattr(self, "source", None), "lm_head.")
+        keep = {k: v for k, v in state.items() if k in ("dense.weight", "dense.bias", "layer_norm.weight",
+                                                          "layer_norm.bias", "bias")}
+        if keep and keep.get("bias", head.bias).shape == head.bias.shape:
+            head.load_state_dict(keep, strict=False)
+
     # ------------------------------------------------------------------ forward
     def forward(self, task: str, batch: dict) -> dict:
         hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
         mask = batch["attention_mask"]
+        if self.formats[task] is Format.MLM:  # the vocabulary is scored at the masked positions only
+            targets = batch["labels"] != IGNORE
+            logits = self.heads[task](hidden[targets])
+            return {"logits": logits, "loss": nn.functional.cross_entropy(logits.float(), batch["labels"][targets])}
         logits = self.heads[task](hidden, mask, batch.get("segments"))
         fmt = self.formats[task]
         out = {}

@@ -32,7 +32,7 @@ from pathlib import Path
 from xltlib.errors import XltError
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER
 from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
-                             TaggingExample)
+                             TaggingExample, TextExample)
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
 
@@ -105,6 +105,8 @@ def _generated(spec: TaskSpec, lang: str, split: str, n: int = PER_SPLIT) -> lis
             labels = spec.labels or ("N", "V", "NP", r"(S\NP)/NP")
             out.append(TaggingExample(f"{lang}-{i}", tuple(tokens), tuple(labels[(i + j) % len(labels)]
                                                                           for j in range(len(tokens))), lang))
+        elif fmt is Format.MLM:
+            out.append(TextExample(str(i), text(40), lang))
         else:  # retrieval: gold pairs
             out.append(RetrievalExample(f"q{i}", text(7), "query", (f"c{i}",), lang))
             out.append(RetrievalExample(f"c{i}", "en " + text(7), "candidate", (), "en"))

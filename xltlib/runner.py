@@ -71,7 +71,7 @@ def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[Tas
     """The spec (labels from the data where the task's tag set is open: CCG) and the (capped, subsampled)
     training examples of an intermediate task, in every language of the setup."""
     spec, examples = None, []
-    for lang in setup.languages:
+    for lang in study.task_languages(setup, task):
         data = study.backend.load(task, lang, "train")
         spec = spec or data.task
         examples += _subsample(data.examples, setup, seed, lang)

@@ -43,6 +43,7 @@ class Setup:
     size: float | None = None  # training-set size: a fraction (0 < size <= 1) or a whole count (> 1)
     languages: tuple[str, ...] = ("en",)  # intermediate data languages: others = translated data
     epochs: float | None = None  # phase-1 budget override (default: the profile's)
+    mlm_languages: tuple[str, ...] | None = None  # task "mlm": its languages (default: the study's evaluation ones)
 
     def __post_init__(self):
         # one experiment, one run: a multitask mix does not depend on the order its tasks are listed in,
@@ -103,6 +104,19 @@ class Study:
     def head_pooling(self) -> str:
         return self.pooling or self.backend.pooling
 
+    def task_languages(self, setup: "Setup", task: str) -> tuple[str, ...]:
+        """The languages of an intermediate task's training data in a setup: its ``languages``; continued
+        MLM: its ``mlm_languages``, by default every language the study evaluates (each in its own data)."""
+        if self.backend.source_spec(task).format is not Format.MLM:
+            return setup.languages
+        if setup.mlm_languages:
+            return setup.mlm_languages
+        langs = [l for t in self.targets for l in self.backend.target_spec(t).languages]
+        if self.languages is not None:
+            langs = [l for l in langs if l in self.languages]
+        mlm = self.backend.source_spec(task)
+        return tuple(l for l in dict.fromkeys(["en"] + langs) if l in mlm.train_languages)
+
     def train_config(self, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
         """The profile's recipe for ``spec``, its epochs (or ``epochs``) scaled by ``train_scale``."""
         cfg = self.backend.train_config(spec, seed)
@@ -143,7 +157,7 @@ class Run:
         return self.seed if self.study.phase1_seed is None else self.study.phase1_seed
 
     def phase1_reads(self) -> list[tuple[str, str, str]]:
-        return [(t, lang, "train") for t in self.setup.tasks for lang in self.setup.languages]
+        return [(t, lang, "train") for t in self.setup.tasks for lang in self.study.task_languages(self.setup, t)]
 
     def chain(self) -> list[TaskSpec]:
         """Phase 2's training tasks (``xltlib.phases.training_chain``); empty: scored from the encoder."""
@@ -230,7 +244,7 @@ def _setup_from(raw, where: str) -> Setup:
         raise ConfigError(f"{where}: expected a setup name or a mapping of fields, got {raw!r}")
     _check_keys(where, raw, Setup)
     raw = dict(raw)
-    for key in ("tasks", "languages"):
+    for key in ("tasks", "languages", "mlm_languages"):
         if key in raw:
             raw[key] = _tuple(raw[key], f"{where}.{key}")
     if "name" not in raw:
@@ -340,6 +354,7 @@ SETUP_CHECKS = {
     "size": _size,
     "languages": _need(lambda v: v and _strings(v), "a non-empty list of language codes"),
     "epochs": _need(lambda v: v is None or (_is_number(v) and v > 0), "a positive number"),
+    "mlm_languages": _need(lambda v: v is None or (v and _strings(v)), "a list of language codes"),
 }
 
 
@@ -385,9 +400,10 @@ def validate(study: Study) -> None:
             spec = _known(backend.source_spec, task, f"{where}.tasks")
             if spec.format is Format.RETRIEVAL:
                 raise ConfigError(f"{where}.tasks: {task!r} is a retrieval task and has no training data")
-            bad = [l for l in setup.languages if l not in spec.train_languages]
+            bad = [l for l in study.task_languages(setup, task) if l not in spec.train_languages]
             if bad:
-                raise ConfigError(f"{where}.languages: {task} has no training data in {', '.join(bad)}; "
+                field = "mlm_languages" if spec.format is Format.MLM else "languages"
+                raise ConfigError(f"{where}.{field}: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
     backend.check_model()  # the model must be loadable (cache, mirror or Hub) before anything trains
 

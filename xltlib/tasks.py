@@ -37,6 +37,7 @@ class Format(str, Enum):
     SPAN_QA = "span_qa"  # question + context -> answer span (or none, SQuAD v2)
     TAGGING = "tagging"  # tokens -> one tag per token
     RETRIEVAL = "retrieval"  # queries -> ranked candidates, from sentence embeddings
+    MLM = "mlm"  # unlabeled text -> its masked tokens (continued pretraining, mixed into phase 1)
 
 
 ROLES = ("target", "intermediate", "auxiliary")  # auxiliary: English training data of a target only
@@ -58,6 +59,7 @@ class HubSource:
     data_dir: str | None = None  # a folder of the repo instead of a config (parquet conversions: "copa")
     columns: Mapping[str, str] = field(default_factory=dict)  # normalized field -> Hub column, where they differ
     languages: tuple[str, ...] | None = None  # only for these languages (None: every language of the task)
+    stream: int | None = None  # read only the first this many rows, streamed (Wikipedia: no full download)
     language_filter: str | None = None  # pooled configs: "column:<name>" or "id_prefix" (TyDiQA)
 
     def config_for(self, lang: str) -> str | None:
@@ -180,6 +182,8 @@ XCOPA_LANGS = _langs("et ht id it qu sw ta th tr vi zh")
 MEWSLIX_LANGS = _langs("ar de en es fa ja pl ro ta tr uk")
 LAREQA_LANGS = _langs("ar de el en es hi ru th tr vi zh")
 
+ALL_LANGS = tuple(dict.fromkeys(XNLI_LANGS + PAWSX_LANGS + UDPOS_R_LANGS + PANX_R_LANGS + XQUAD_LANGS + ("ro",)
+                                + TYDIQA_LANGS + TATOEBA_LANGS + TATOEBA_R_ADDED + XCOPA_LANGS + MEWSLIX_LANGS))
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 UPOS = _langs("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X")
 NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
@@ -347,6 +351,14 @@ _TASKS: list[TaskSpec] = [
         hub=_per_lang("nyu-mll/glue", "sst2", {"train": "train", "dev": "validation"}, "pair",
                       columns={"text_a": "sentence"}),
         labels=("negative", "positive"), epochs=2,
+    ),
+    TaskSpec(
+        "mlm", "Continued MLM (Wikipedia)", Format.MLM, "intermediate", ("accuracy",), ALL_LANGS,
+        hub={"train": (HubSource("wikimedia/wikipedia", "20231101.{lang}", "train", "text", stream=20000),)},
+        train_languages=ALL_LANGS, epochs=1,
+        notes="masked-LM training on the first 20,000 Wikipedia articles of each language (the 2023-11-01 dump), "
+              "mixed into phase 1: the paper's continued multilingual MLM. Its languages are the setup's "
+              "mlm_languages (default: the study's evaluation languages)",
     ),
     # ---------------------------------------------------------------- English training data of targets only
     TaskSpec(

@@ -97,6 +97,20 @@ def _open_config(where: str, config, revision: str | None, data_dir: str | None)
             datasets.enable_progress_bars()
 
 
+def _stream(src: HubSource, lang: str, spec: TaskSpec, limit: int | None) -> list[dict]:
+    """The first ``src.stream`` rows (or ``limit``, if fewer) of a split too large to download whole."""
+    import datasets
+
+    config = src.config_for(lang)
+    local = mirrored(src.path, src.revision)
+    try:
+        stream = datasets.load_dataset(local or src.path, config, split=src.split, streaming=True)
+        return list(islice(stream, min(src.stream, limit or src.stream)))
+    except (ConnectionError, FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
+        raise unavailable("dataset", f"{src.path}, config {config}, split {src.split} (task {spec.name}, streamed)",
+                          exc, f"load task {spec.name} from a local directory") from None
+
+
 def _keep(src: HubSource, lang: str):
     """Row filter for configs that pool languages."""
     if src.language_filter is None:
@@ -141,17 +155,18 @@ class HubData:
 
 
 def _load_source(spec, src, lang, split, n, on_error, limit) -> TaskData:
-    dataset = open_source(src, lang, spec)
-    described = describe(src, lang)
+    dataset = open_source(src, lang, spec) if not src.stream else _stream(src, lang, spec, limit)
+    described = describe(src, lang) + (f" (first {len(dataset)} rows)" if src.stream else "")
     schema = SCHEMAS[src.schema]
-    ctx = RowContext(spec, lang, dict(src.columns), _label_names(dataset.features),
-                     prefix=f"{n}:" if n is not None else "")
+    features = getattr(dataset, "features", None) or {}
+    ctx = RowContext(spec, lang, dict(src.columns), _label_names(features), prefix=f"{n}:" if n is not None else "")
     needed = {ctx.col(c) for c in schema.columns}
-    missing = sorted(needed - set(dataset.column_names))
+    columns = dataset.column_names if not src.stream else (list(dataset[0]) if dataset else sorted(needed))
+    missing = sorted(needed - set(columns))
     if missing:
         raise SchemaError(
             f"{described}: missing column(s) {', '.join(missing)} needed by schema {src.schema!r} of task "
-            f"{spec.name}; the dataset has: {', '.join(dataset.column_names)}"
+            f"{spec.name}; the dataset has: {', '.join(columns)}"
         )
     keep = _keep(src, lang)
     rows = (r for r in enumerate(dataset) if keep is None or keep(r[1]))

@@ -16,6 +16,7 @@ from xltlib.examples import (
     RetrievalExample,
     SpanQAExample,
     TaggingExample,
+    TextExample,
 )
 from xltlib.tasks import TaskSpec
 
@@ -157,7 +158,12 @@ def _pawsx(row, i, ctx):
     )]
 
 
+def _text(row, i, ctx):
+    return [TextExample(ctx.prefix + str(row.get("id", i)), row["text"], ctx.lang)]
+
+
 SCHEMAS: dict[str, Schema] = {
+    "text": Schema(("text",), _text),
     "pair": Schema(("text_a", "label"), _pair),
     "nli": Schema(("premise", "hypothesis", "label"), _nli),
     "xnli": Schema(("sentence1", "sentence2", "gold_label", "language"), _xnli),

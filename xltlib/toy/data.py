@@ -63,7 +63,18 @@ TRAIN_SIZE = {"tydiqa": 0.5, "pawsx": 2.0}
 TARGETS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba", "xcopa")
 INTERMEDIATE = ("anli_plus", "ccg", "commonsenseqa", "cosmosqa", "hellaswag", "mnli", "qqp", "squad_v1",
                 "squad_v2", "sst2")
-TOY_TASKS = TARGETS + INTERMEDIATE + ("copa",)
+TOY_TASKS = TARGETS + INTERMEDIATE + ("copa", "mlm")
+
+
+def _mlm_text(rng, lang, i):
+    """Continued MLM's text: a document of the pretraining corpus's kind, in ``lang`` (1-4 sentences)."""
+    from xltlib.examples import TextExample
+    from xltlib.toy.pretrain import sentence
+
+    return TextExample(str(i), " ".join(T.text_of(sentence(rng, lang)) for _ in range(rng.randint(1, 4))), lang.code)
+
+
+GENERATORS["mlm"] = (_mlm_text, {}, 64)
 
 
 def _mnli_genre(rng, lang, i):
@@ -78,7 +89,7 @@ def toy_spec(name: str) -> TaskSpec:
     if name not in TOY_TASKS:
         raise ConfigError(f"the toy world has no analog of task {name!r}; toy tasks: {', '.join(TOY_TASKS)}")
     spec = get_task(name)
-    langs = NON_EN if name in RETRIEVAL else (ALL if spec.role == "target" else ("en",))
+    langs = NON_EN if name in RETRIEVAL else (ALL if spec.role == "target" or name == "mlm" else ("en",))
     changes = dict(languages=langs, train_languages=ALL, hub={}, test_only=(), benchmarks=spec.benchmarks,
                    train_before=(), notes=f"toy analog of {spec.title}")
     if name in GENERATORS:
