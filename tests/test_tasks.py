@@ -35,7 +35,7 @@ def test_intermediate_tasks():
     anli = get_task("anli_plus")
     assert [s.path for s in anli.hub["train"]] == ["stanfordnlp/snli", "nyu-mll/glue"] + ["facebook/anli"] * 3
     assert get_task("cosmosqa").hub["train"][0].path == "allenai/cosmos_qa"  # read at refs/convert/parquet
-    assert all(s.languages == ("en",) for s in list_tasks(role="intermediate"))
+    assert all(s.languages == ("en",) for s in list_tasks(role="intermediate") if s.name != "mlm")  # English tasks
 
 
 @pytest.mark.parametrize("spec", list_tasks(), ids=lambda s: s.name)
