@@ -193,7 +193,7 @@ QUICK_STUDY = {"intermediate": ["baseline", {"name": "mnli", "tasks": ["mnli"]}]
                "languages": ["en", "de", "zh", "ar", "sw", "ja"]}  # each target keeps those it has
 QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
     "00_xstilts_main_table": {"setups": ["baseline", "ccg"], "targets": ["bucc2018", "udpos"]},
-    "01_languages_diminishing_returns": {"ks": [0, 1], "targets": ["udpos"]},
+    "01_languages_diminishing_returns": {"ks": [0, 1], "targets": ["udpos", "xcopa"]},  # XTREME-R: SIQA -> COPA
     "02_intermediate_data_size": {"tasks": ["hellaswag"], "sizes": [8, 1.0], "targets": ["tydiqa"]},
     "03_task_count_multitask_vs_sequential": {"counts": [1, 2], "targets": ["tydiqa"]},
     "04_synthetic_multilingual_vs_english_scale": {"models": ["FacebookAI/xlm-roberta-base", "facebook/xlm-roberta-xl"],
