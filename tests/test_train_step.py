@@ -43,10 +43,11 @@ def tiny_model(spec, dropout: float = 0.0) -> TransferModel:
     return model
 
 
-def losses(feats, pad_id, steps: int, dropout: float = 0.0, **options) -> tuple[list[float], set[int]]:
+def losses(feats, pad_id, steps: int, dropout: float = 0.0, device: str = "cpu",
+           **options) -> tuple[list[float], set[int]]:
     """The training losses of ``steps`` steps of batch 8 (the loop of ``fine_tune``) and the widths seen."""
     cfg = TrainConfig(lr=1e-3, batch_size=8, log_every=1000, **options)
-    trainer = Trainer(tiny_model(feats.spec, dropout), cfg, total=steps, name="test")
+    trainer = Trainer(tiny_model(feats.spec, dropout).to(device), cfg, total=steps, name="test")
     plan = batches(feats, 8, shuffle=True, seed=0)[:steps]
     torch.manual_seed(1)
     widths = set()
@@ -81,6 +82,18 @@ def test_compiled_step_trains_exactly_as_the_eager_step(tokenizer):
     assert len(widths) > 1  # several widths through one compiled model (a recompilation, not a fallback)
     worst = max(abs(a - b) / abs(a) for a, b in zip(eager, compiled))
     assert worst < TOLERANCE, f"compiled losses differ from eager by {worst:.2e} (relative)"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_compiled_step_with_cuda_graphs_trains_as_the_eager_step_on_a_gpu(tokenizer):
+    """The GPU path (bf16 autocast, fused AdamW, CUDA graphs): bf16 rounding differs between kernels, so the
+    tolerance is bf16's (set before any GPU run: calibrate it on the first one)."""
+    feats = features("squad", 400, tokenizer)
+    eager, _ = losses(feats, tokenizer.pad_token_id, 30, device="cuda")
+    compiled, widths = losses(feats, tokenizer.pad_token_id, 30, device="cuda", pad_multiple=32, compile=True)
+    assert len(widths) > 1
+    diffs = [abs(a - b) / abs(a) for a, b in zip(eager, compiled)]
+    assert max(diffs) < 5e-2 and sum(diffs) / len(diffs) < 1e-2, f"worst {max(diffs):.2e}"
 
 
 def test_the_comparison_sees_a_change_of_math(tokenizer):
