@@ -56,7 +56,7 @@ def train_multitask(model, tasks: dict[str, Features], tokenizer, cfg: TrainConf
                 queues[task] = distributed.shard(batches(tasks[task], micro, shuffle=True,
                                                          seed=cfg.seed * 1000 + epochs[task]))
                 epochs[task] += 1
-            micro_batches.append(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id))
+            micro_batches.append(collate(tasks[task], queues[task].pop(), tokenizer.pad_token_id, cfg.pad_multiple))
         trainer.step(task, micro_batches)
         history["steps"][task] += 1
     trainer.flush()
