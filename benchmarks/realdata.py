@@ -24,7 +24,6 @@ count, each copy with its own id.
 from __future__ import annotations
 
 import dataclasses
-import lzma
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -54,11 +53,9 @@ SHAPES = {
 def real_tokenizer():
     """XLM-R's tokenizer from the sentencepiece model in tests/data (no download): "Hello world" ->
     ``[0, 35378, 8999, 2]``."""
-    from transformers import XLMRobertaTokenizer
+    from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
 
-    folder = Path(tempfile.mkdtemp(prefix="xlmr-spm-"))
-    (folder / "sentencepiece.bpe.model").write_bytes(lzma.decompress(SPM.read_bytes()))
-    return XLMRobertaTokenizer.from_pretrained(str(folder))
+    return load_tokenizer(real_tokenizer_dir(tempfile.mkdtemp(prefix="xlmr-spm-"), SPM))
 
 
 def spec(shape: str):
