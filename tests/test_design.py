@@ -104,3 +104,26 @@ def test_loading_a_model_leaves_the_logging_level_as_it_was(tmp_path):
         assert hf.get_verbosity() == hf.INFO
     finally:
         hf.set_verbosity_warning()
+
+
+def test_the_toy_model_is_built_once_when_processes_ask_at_the_same_time(tmp_path):
+    code = ("import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr);"
+            "from xltlib.toy.pretrain import toy_model; print(toy_model('smoke', progress=False))")
+    env = {**__import__("os").environ, "XLT_CACHE": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert outs[0][0] == outs[1][0]  # the same directory
+    assert sum("pretrained toy-smoke" in err for _, err in outs) == 1  # trained by one process only
+
+
+def test_reports_without_the_notebooks_say_where_they_are_looked_for(tmp_path):
+    import pytest
+
+    from xltlib.errors import ConfigError
+    from xltlib.reports import notebooks
+
+    with pytest.raises(ConfigError, match=r"no research notebooks in .*: xlt reports runs the notebooks of an xltlib checkout"):
+        notebooks(tmp_path)
+    assert [nb.stem[:2] for nb in notebooks()] == ["00", "01", "02", "03", "04", "05"]

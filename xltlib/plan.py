@@ -33,7 +33,8 @@ from xltlib.tasks import Format, TaskSpec
 
 GPUS = ("H100", "H200", "A100")
 SHAPES = {Format.CLASSIFICATION: "pair", Format.SPAN_QA: "qa", Format.TAGGING: "tagging",
-          Format.MULTIPLE_CHOICE: "mc", Format.RETRIEVAL: "retrieval"}
+          Format.MULTIPLE_CHOICE: "mc", Format.RETRIEVAL: "retrieval",
+          Format.MLM: "qa"}  # continued MLM: 256-token texts at batch 32, taken at the QA windows' rate
 SURE = ("measured", "verified")  # a table row whose source starts otherwise is an assumption
 PHASES = ("phase1", "phase2", "eval")
 

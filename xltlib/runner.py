@@ -240,7 +240,7 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
             run, t0 = runs[i], time.time()
             missing: dict[str, str] = {}
             per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
-                                 on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)), )
+                                 on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)))
             wall = round(trained + time.time() - t0, 1)
             rows = _rows(run, per_lang, missing, history.get("best_scores"), retries, wall)
             if distributed.is_main():
