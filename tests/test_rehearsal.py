@@ -49,3 +49,19 @@ def test_missing_xtreme_r_languages_are_listed_with_their_reason(rehearsal):
     assert len(set(xcopa.language)) == 11  # trained on SIQA (a script-only Hub repo), then COPA
     page = open(out / "reports" / "xtreme" / "01_languages_diminishing_returns.html", encoding="utf-8").read()
     assert "missing" in page and "udpos/lt" in page
+
+
+def test_what_each_phase_costs_is_reported(rehearsal):
+    _, done = rehearsal
+    phase1 = done["costs"]["phase1"]
+    assert phase1 and all(p["seconds"] > 0 and p["checkpoint_gb"] > 0.01 for p in phase1)  # 250k embeddings
+    assert any(k.startswith("FacebookAI/xlm-roberta-large ") for k in done["costs"]["run_seconds"])
+
+
+def test_real_size_stand_ins_have_the_real_shapes():
+    from xltlib.rehearsal import stand_in_config
+
+    large, xl = (stand_in_config(r, real_size=True) for r in ("FacebookAI/xlm-roberta-large", "facebook/xlm-roberta-xl"))
+    assert (large.hidden_size, large.num_hidden_layers, large.vocab_size) == (1024, 24, 250002)
+    assert (xl.model_type, xl.hidden_size, xl.num_hidden_layers, xl.vocab_size) == ("xlm-roberta-xl", 2560, 36, 250880)
+    assert stand_in_config("FacebookAI/xlm-roberta-large").hidden_size == 32

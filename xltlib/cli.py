@@ -120,10 +120,12 @@ def _results(args) -> int:
 def _rehearsal(args) -> int:
     from xltlib.rehearsal import rehearse
 
-    done = rehearse(args.out, quick=args.quick, train_scale=args.train_scale, progress=sys.stderr.isatty())
+    done = rehearse(args.out, quick=args.quick, train_scale=args.train_scale, progress=sys.stderr.isatty(),
+                    real_size=args.real_size)
     print(f"rehearsal: {done['runs']} runs of the study over {len(done['targets'])} targets "
           f"({done['missing']} language(s) listed as missing), {len(done['pages'])} reports; results "
           f"{done['results']}; seconds {done['seconds']}")
+    print(json.dumps(done["costs"], indent=1))
     return 0
 
 
@@ -208,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="rehearsal")
     p.add_argument("--quick", action="store_true", help="every target once and every notebook once")
     p.add_argument("--train-scale", type=float, default=0.2, dest="train_scale")
+    p.add_argument("--real-size", action="store_true", dest="real_size",
+                   help="GPU: XLM-R Base/Large/XL stand-ins at their real sizes; prints what each phase costs")
     p.set_defaults(func=_rehearsal)
     p = sub.add_parser("plan", help="what a study costs before it runs: runs, trainings, tokens, GPU-hours")
     p.add_argument("study")

@@ -38,13 +38,15 @@ from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "xtreme"
-# tiny random-weight stand-ins: the real architectures and vocabularies, 2 layers of width 32
+# random-weight stand-ins: the real architectures and vocabularies; tiny (2 layers of width 32) or, on a GPU
+# (--real-size), the real sizes: (kind, vocabulary, hidden, layers, heads, ffn) from docs/reference.md
 MODELS = {
-    "FacebookAI/xlm-roberta-base": ("xlm-roberta", 250002),
-    "FacebookAI/xlm-roberta-large": ("xlm-roberta", 250002),
-    "facebook/xlm-roberta-xl": ("xlm-roberta-xl", 250880),
-    "facebook/xlm-roberta-xxl": ("xlm-roberta-xl", 250880),
+    "FacebookAI/xlm-roberta-base": ("xlm-roberta", 250002, 768, 12, 12, 3072),
+    "FacebookAI/xlm-roberta-large": ("xlm-roberta", 250002, 1024, 24, 16, 4096),
+    "facebook/xlm-roberta-xl": ("xlm-roberta-xl", 250880, 2560, 36, 32, 10240),
+    "facebook/xlm-roberta-xxl": ("xlm-roberta-xl", 250880, 4096, 48, 32, 16384),
 }
+REAL_SIZE = ("FacebookAI/xlm-roberta-base", "FacebookAI/xlm-roberta-large", "facebook/xlm-roberta-xl")
 # splits the sample lacks whose real text another split of it can stand in for (real rows, real labels)
 BORROW = {("mnli", "train"): ("xnli", "dev"), ("squad_v1", "train"): ("xquad", "test"),
           ("squad_v1", "dev"): ("xquad", "test"), ("squad_v2", "train"): ("xquad", "test"),
@@ -53,29 +55,41 @@ BORROW = {("mnli", "train"): ("xnli", "dev"), ("squad_v1", "train"): ("xquad", "
 PER_SPLIT = 24  # examples per generated (or sampled) split and language: enough for a few steps
 
 
-def model_dirs(mirror: Path, tokenizer_dir: Path, hidden: int = 32) -> list[Path]:
-    """The four XLM-R ids as tiny random-weight models with the real tokenizer, under the mirror."""
+def stand_in_config(repo: str, real_size: bool = False):
+    """The config of a random-weight stand-in for ``repo``: its architecture and vocabulary; its real sizes
+    with ``real_size`` (XXL stays tiny: 10.7 B random weights would only cost disk), else 2 layers of 32."""
+    from transformers import XLMRobertaConfig, XLMRobertaXLConfig
+
+    kind, vocab, hidden, layers, heads, ffn = MODELS[repo]
+    if not (real_size and repo in REAL_SIZE):
+        hidden, layers, heads, ffn = 32, 2, 2, 64
+    cls = XLMRobertaXLConfig if kind == "xlm-roberta-xl" else XLMRobertaConfig
+    return cls(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+               intermediate_size=ffn, max_position_embeddings=514, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+               type_vocab_size=1, layer_norm_eps=1e-5)
+
+
+def model_dirs(mirror: Path, tokenizer_dir: Path, real_size: bool = False) -> list[Path]:
+    """The four XLM-R ids as random-weight models (``stand_in_config``) with the real tokenizer, under the
+    mirror, each marked as a stand-in (``xlt_rehearsal.json``)."""
     import torch
-    from transformers import AutoModel, XLMRobertaConfig, XLMRobertaTokenizer, XLMRobertaXLConfig
+    from transformers import AutoModel, XLMRobertaTokenizer
 
     from xltlib.hfhub import quiet
 
     tokenizer = XLMRobertaTokenizer.from_pretrained(str(tokenizer_dir))
     out = []
-    for repo, (kind, vocab) in MODELS.items():
+    for repo in MODELS:
         path = Path(mirror) / repo
-        if (path / MARKER).exists():
+        marker = {"random_weights": True, "stands_in_for": repo, "real_size": real_size and repo in REAL_SIZE}
+        if (path / MARKER).exists() and json.loads((path / MARKER).read_text()) == marker:
             out.append(path)
             continue
-        cls = XLMRobertaXLConfig if kind == "xlm-roberta-xl" else XLMRobertaConfig
-        config = cls(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=2 * hidden, max_position_embeddings=514, pad_token_id=1, bos_token_id=0,
-                     eos_token_id=2, type_vocab_size=1)
         torch.manual_seed(0)
         with quiet():
-            AutoModel.from_config(config).save_pretrained(path)
+            AutoModel.from_config(stand_in_config(repo, real_size)).save_pretrained(path)
         tokenizer.save_pretrained(path)
-        (path / MARKER).write_text(json.dumps({"random_weights": True, "stands_in_for": repo}), encoding="utf-8")
+        (path / MARKER).write_text(json.dumps(marker), encoding="utf-8")
         out.append(path)
     return out
 
@@ -139,7 +153,7 @@ def _languages(spec: TaskSpec, split: str) -> list[str]:
     return [l for l in spec.languages if split != "dev" or l not in spec.test_only]
 
 
-def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER) -> dict:
+def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER, real_size: bool = False) -> dict:
     """The rehearsal's mirror (data and models) and its local data directory (CCG) under ``out``."""
     from xltlib.mirror import build_mirror
 
@@ -153,7 +167,7 @@ def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER) -> dict
             "folder where it holds the task and language (MNLI and SQuAD rows stand in from XNLI / XQuAD "
             "English), generated rows elsewhere; tiny random-weight models with XLM-R's real tokenizer.\n",
             encoding="utf-8")
-    model_dirs(mirror, real_tokenizer_dir(out / "tokenizer", tokenizer))
+    model_dirs(mirror, real_tokenizer_dir(out / "tokenizer", tokenizer), real_size)
     ccg = get_task("ccg")
     (local / "ccg").mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev"):
@@ -204,8 +218,13 @@ QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
 
 
 def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: float = 0.2,
-             study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False) -> dict:
-    """Build the mirror, run the study and the six notebooks on it; returns what ran and the timings."""
+             study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False,
+             real_size: bool = False) -> dict:
+    """Build the mirror, run the study and the six notebooks on it; returns what ran and the timings.
+
+    ``real_size`` (a GPU): XLM-R Base, Large and XL stand-ins at their real sizes (random weights), so that
+    the returned ``costs`` -- each phase-1 training's seconds, peak GPU memory and checkpoint size on disk,
+    each run's wall time -- measure the real engine at real sequence lengths on the real tokenizer."""
     import yaml
 
     from xltlib.reports import build_reports
@@ -215,7 +234,7 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
 
     out = Path(out).resolve()
     start = time.time()
-    paths = build(out)
+    paths = build(out, real_size=real_size)
     timings = {"mirror": round(time.time() - start, 1)}
     with offline_mirror(paths["mirror"], out / "cache"):
         data = yaml.safe_load(Path(study_file).read_text(encoding="utf-8"))
@@ -241,4 +260,20 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
     if set(targets) != set(study.targets):
         raise XltError(f"rehearsal: targets without results: {sorted(set(study.targets) - set(targets))}")
     return {"runs": counts["runs"], "targets": targets, "missing": len(missing), "pages": [str(p) for p in pages],
-            "results": str(out / "xstilts_results.csv"), "seconds": timings}
+            "results": str(out / "xstilts_results.csv"), "seconds": timings, "costs": costs(runs_dir)}
+
+
+def costs(runs_dir: Path) -> dict:
+    """What each phase cost: phase-1 trainings (seconds, peak GPU memory, checkpoint size on disk) and runs'
+    wall times (phase 2 and 3), from a study directory's checkpoints and results."""
+    from xltlib.results import load_results
+
+    phase1 = []
+    for meta in sorted(Path(runs_dir).glob("checkpoints/p1-*/xlt_phase1.json")):
+        m = json.loads(meta.read_text())
+        size = sum(f.stat().st_size for f in meta.parent.iterdir() if f.is_file())
+        phase1.append({"tasks": "+".join(m["setup"]["tasks"]), "seconds": m["seconds"],
+                       "peak_gpu_gib": m.get("peak_gpu_gib"), "checkpoint_gb": round(size / 1e9, 3)})
+    table = load_results(runs_dir)
+    walls = table.drop_duplicates("run_id").groupby(["model", "target"])["wall_time"].median()
+    return {"phase1": phase1, "run_seconds": {f"{m} {t}": float(v) for (m, t), v in walls.items()}}

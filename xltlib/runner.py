@@ -99,6 +99,11 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
         from xltlib.multitask import train_multitask
 
         start = time.time()
+        gpu = distributed.device().type == "cuda"
+        if gpu:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
         base = study.backend.base_model()
         model = _load_encoder(study, base)
         tokenizer = load_tokenizer(base)
@@ -121,7 +126,8 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
                 model.save_encoder(tmp)
             tokenizer.save_pretrained(tmp)
             meta = {"setup": dataclasses.asdict(setup), "seed": run.phase1_seed, "history": history, "engine": ENGINE,
-                    "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1)}
+                    "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1),
+                    "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if gpu else None}
             (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
