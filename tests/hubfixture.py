@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, Features, List, Value
+from datasets import ClassLabel, Features, List, Value
+
+from xltlib.mirror import write_repo, write_script_repo  # noqa: F401 -- the tests write repos with them
 
 S = Value("string")
 I = Value("int32")
@@ -18,44 +20,6 @@ UPOS = ClassLabel(names="ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN
 NER = ClassLabel(names=["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"])
 SQUAD = Features({"id": S, "title": S, "context": S, "question": S,
                   "answers": {"text": List(S), "answer_start": List(I)}})
-
-
-def write_repo(root: Path, repo_id: str, configs: dict) -> Path:
-    """configs: {config_name or None: {split: (features, rows)}}"""
-    repo = root / repo_id
-    yaml = ["---", "configs:"]
-    for config, splits in configs.items():
-        name = config or "default"
-        yaml.append(f"- config_name: {name}")
-        yaml.append("  data_files:")
-        for split, (features, rows) in splits.items():
-            path = repo / name / f"{split}-00000-of-00001.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            columns = {k: [r[k] for r in rows] for k in features}
-            Dataset.from_dict(columns, features=features).to_parquet(str(path))
-            yaml += [f"  - split: {split}", f"    path: {name}/{split}-*.parquet"]
-    yaml.append("---")
-    repo.mkdir(parents=True, exist_ok=True)
-    (repo / "README.md").write_text("\n".join(yaml) + "\n", encoding="utf-8")
-    return repo
-
-
-def write_script_repo(root: Path, repo_id: str, configs: dict) -> Path:
-    """A repo as the Hub keeps one that still ships a loading script: ``main`` holds only ``<name>.py`` (which
-    datasets >= 4 refuses to run), and ``refs/convert/parquet`` the Hub's parquet conversion, one folder per
-    config (``<config>/<split>/0000.parquet``, no README: its only config is "default"), mirrored beside it
-    as ``<owner>/<name>@refs/convert/parquet``."""
-    repo = root / repo_id
-    repo.mkdir(parents=True, exist_ok=True)
-    (repo / f"{repo_id.split('/')[-1]}.py").write_text("import datasets  # a loading script\n", encoding="utf-8")
-    (repo / "README.md").write_text("---\nlicense: cc-by-4.0\n---\n", encoding="utf-8")
-    converted = root / f"{repo_id}@refs/convert/parquet"
-    for config, splits in configs.items():
-        for split, (features, rows) in splits.items():
-            path = converted / (config or "default") / split / "0000.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features).to_parquet(str(path))
-    return repo
 
 
 def squad_row(qid, context, question, answer, start=None):

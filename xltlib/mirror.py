@@ -25,10 +25,20 @@ from xltlib.tasks import HubSource, TaskSpec
 SCRIPT_ONLY = {"allenai/social_i_qa", "allenai/cosmos_qa"}  # main holds a loading script (docs/reference.md)
 
 
+def _write_parquet(path: Path, features, rows: list[dict]) -> None:
+    import datasets
+
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # a bar per file written: not our progress
+    try:
+        datasets.Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features).to_parquet(str(path))
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+
+
 def write_repo(root: Path, repo_id: str, configs: dict) -> Path:
     """A parquet dataset repo. ``configs``: {config name or None: {split: (features, rows)}}."""
-    from datasets import Dataset
-
     repo = Path(root) / repo_id
     yaml = ["---", "configs:"]
     for config, splits in configs.items():
@@ -37,7 +47,7 @@ def write_repo(root: Path, repo_id: str, configs: dict) -> Path:
         for split, (features, rows) in splits.items():
             path = repo / name / f"{split}-00000-of-00001.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features).to_parquet(str(path))
+            _write_parquet(path, features, rows)
             yaml += [f"  - split: {split}", f"    path: {name}/{split}-*.parquet"]
     yaml.append("---")
     repo.mkdir(parents=True, exist_ok=True)
@@ -49,8 +59,6 @@ def write_script_repo(root: Path, repo_id: str, configs: dict) -> Path:
     """A repo that still ships a loading script: ``<name>.py`` on main (datasets >= 4 refuses it) and the
     Hub's parquet conversion at ``<owner>/<name>@refs/convert/parquet`` (one folder per config, no README,
     so its only config is "default")."""
-    from datasets import Dataset
-
     repo = Path(root) / repo_id
     repo.mkdir(parents=True, exist_ok=True)
     (repo / f"{repo_id.split('/')[-1]}.py").write_text("import datasets  # a loading script\n", encoding="utf-8")
@@ -59,7 +67,7 @@ def write_script_repo(root: Path, repo_id: str, configs: dict) -> Path:
         for split, (features, rows) in splits.items():
             path = Path(root) / f"{repo_id}@refs/convert/parquet" / (config or "default") / split / "0000.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            Dataset.from_dict({k: [r[k] for r in rows] for k in features}, features=features).to_parquet(str(path))
+            _write_parquet(path, features, rows)
     return repo
 
 
