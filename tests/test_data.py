@@ -6,7 +6,7 @@ import json
 import warnings
 
 import pytest
-from datasets import Features, List, Value
+from datasets import ClassLabel, Features, List, Value
 
 from hubfixture import NER, build_mirror, squad_row, write_repo
 from xltlib.data import MalformedRowWarning, load_examples
@@ -248,3 +248,17 @@ def test_local_tatoeba_layout(tmp_path):
 def test_missing_local_data_lists_paths(tmp_path):
     with pytest.raises(DataUnavailableError, match=r"no local data for task xnli de/test; looked for: .*xnli/de/test.jsonl"):
         load_examples("xnli", "de", "test", source=tmp_path)
+
+
+def test_two_local_clones_of_one_repo_are_never_served_each_others_rows(tmp_path, monkeypatch):
+    # datasets 5 caches a local repo by its name and config only: a second clone would get the first's rows
+    f = Features({"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]),
+                  "idx": Value("int32")})
+    seen = []
+    for name, n in (("a", 2), ("b", 5)):
+        write_repo(tmp_path / name, "nyu-mll/glue", {"sst2": {"train": (f, [
+            {"sentence": f"{name} film", "label": 1, "idx": i} for i in range(n)])}})
+        monkeypatch.setenv("XLT_HUB_MIRROR", str(tmp_path / name))
+        data = load_examples("sst2", "en", "train")
+        seen.append((len(data), data[0].text_a))
+    assert seen == [(2, "a film"), (5, "b film")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import islice
+from pathlib import Path
 
 from xltlib.data.core import TaskData, check_policy, collect, read_spec
 from xltlib.data.schemas import SCHEMAS, RowContext
@@ -88,6 +89,8 @@ def _open_config(where: str, config, revision: str | None, data_dir: str | None)
     kwargs = {"data_dir": data_dir} if data_dir else {}
     if revision:
         kwargs["revision"] = revision
+    if Path(where).is_dir():
+        kwargs["cache_dir"] = _cache_for(Path(where))
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # a bar per split prepared: not our progress
     try:
@@ -95,6 +98,19 @@ def _open_config(where: str, config, revision: str | None, data_dir: str | None)
     finally:
         if bars:
             datasets.enable_progress_bars()
+
+
+def _cache_for(local: Path) -> str:
+    """A datasets cache of a local clone's own: datasets 5 keys its cache of a local repo by the repo's name
+    and config only, so a second clone of "stanfordnlp/snli" elsewhere (another mirror, changed files)
+    would be served the first one's rows. Keyed here by the clone's path and its files' sizes and times."""
+    import hashlib
+
+    import datasets
+
+    stamp = "".join(f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}\n" for f in sorted(local.rglob("*")) if f.is_file())
+    digest = hashlib.sha256(f"{local.resolve()}\n{stamp}".encode()).hexdigest()[:16]
+    return str(Path(datasets.config.HF_DATASETS_CACHE) / "xltlib-local" / digest)
 
 
 def _stream(src: HubSource, lang: str, spec: TaskSpec, limit: int | None) -> list[dict]:
