@@ -10,14 +10,7 @@ from benchmarks.realdata import SHAPES, features, real_tokenizer, tokenizer_for
 from benchmarks.steptimer import PHASES
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy sizes gain nothing from a second thread, and on a shared machine two spinning threads can make a
-    step 10-50x slower (seen here: 150 s instead of 4 s for one test)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(capsys, *args) -> dict:

@@ -21,14 +21,7 @@ TOLERANCE = 1e-5
 VOCAB = 1000
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy sizes gain nothing from a second thread, and on a shared machine two spinning threads can make a
-    step 10-50x slower (seen here: 150 s instead of 4 s for one test)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_model(spec, dropout: float = 0.0) -> TransferModel:

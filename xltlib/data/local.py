@@ -164,31 +164,30 @@ def _squad_json(path: Path, spec: TaskSpec, lang: str, split: str):
 _COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 
-def _copa(path: Path, spec: TaskSpec, lang: str, split: str):
-    """COPA / XCOPA JSONL: premise, choice1, choice2, question (cause|effect), label."""
+def _jsonl(path: Path, build):
+    """``(line, example | Exception)`` for a JSONL file, ``build(line, record)`` making each example."""
     for i, r in _records(path):
         if isinstance(r, Exception):
             yield i, r
             continue
         try:
-            yield i, MultipleChoiceExample(str(r.get("idx", i)), r["premise"],
-                                           _COPA_QUESTIONS.get(r["question"], r["question"]),
-                                           (r["choice1"], r["choice2"]), int(r["label"]), lang)
+            yield i, build(i, r)
         except (KeyError, TypeError, ValueError) as exc:
             yield i, ValueError(f"{type(exc).__name__}: {exc}")
+
+
+def _copa(path: Path, spec: TaskSpec, lang: str, split: str):
+    """COPA / XCOPA JSONL: premise, choice1, choice2, question (cause|effect), label."""
+    return _jsonl(path, lambda i, r: MultipleChoiceExample(
+        str(r.get("idx", i)), r["premise"], _COPA_QUESTIONS.get(r["question"], r["question"]),
+        (r["choice1"], r["choice2"]), int(r["label"]), lang))
 
 
 def _siqa(path: Path, spec: TaskSpec, lang: str, split: str):
     """Social IQa JSONL: context, question, answerA-C, correct (A|B|C)."""
-    for i, r in _records(path):
-        if isinstance(r, Exception):
-            yield i, r
-            continue
-        try:
-            yield i, MultipleChoiceExample(str(i), r["context"], r["question"],
-                                           (r["answerA"], r["answerB"], r["answerC"]), "ABC".index(r["correct"]), lang)
-        except (KeyError, TypeError, ValueError) as exc:
-            yield i, ValueError(f"{type(exc).__name__}: {exc}")
+    return _jsonl(path, lambda i, r: MultipleChoiceExample(
+        str(i), r["context"], r["question"], (r["answerA"], r["answerB"], r["answerC"]), "ABC".index(r["correct"]),
+        lang))
 
 
 def _bucc(path: Path, spec: TaskSpec, lang: str, split: str):
