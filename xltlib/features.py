@@ -113,13 +113,13 @@ def _empty_words(tokenizer, words: set) -> set:
     return {w for w, i in zip(words, ids) if not i}
 
 
-def _cut_questions(examples, tokenizer) -> list[tuple[str, int]]:
-    """Each question cut to its first ``MAX_QUERY_TOKENS`` tokens, and its length in tokens."""
+def _cut_questions(examples, tokenizer, limit: int) -> list[tuple[str, int]]:
+    """Each question cut to its first ``limit`` tokens, and its length in tokens."""
     enc = tokenizer([e.question for e in examples], add_special_tokens=False, return_offsets_mapping=True)
     out = []
     for e, ids, offsets in zip(examples, enc["input_ids"], enc["offset_mapping"]):
-        if len(ids) > MAX_QUERY_TOKENS:
-            out.append((e.question[: offsets[MAX_QUERY_TOKENS - 1][1]], MAX_QUERY_TOKENS))
+        if len(ids) > limit:
+            out.append((e.question[: offsets[limit - 1][1]], limit))
         else:
             out.append((e.question, len(ids)))
     return out
@@ -128,8 +128,9 @@ def _cut_questions(examples, tokenizer) -> list[tuple[str, int]]:
 def _qa_windows(examples, tokenizer, max_length):
     """Windows grouped by question length, since the overlap that makes windows start ``step`` tokens apart
     depends on how much of ``max_length`` the question takes."""
-    questions = _cut_questions(examples, tokenizer)
     specials = tokenizer.num_special_tokens_to_add(pair=True)
+    # 64 tokens (XTREME); never more than half a window (short toy inputs)
+    questions = _cut_questions(examples, tokenizer, max(1, min(MAX_QUERY_TOKENS, (max_length - specials) // 2)))
     by_length: dict[int, list[int]] = {}
     for i, (_, n) in enumerate(questions):
         by_length.setdefault(n, []).append(i)
