@@ -142,3 +142,15 @@ def test_compile_needs_a_pad_multiple_and_a_bad_multiple_is_named():
         TrainConfig(compile=True)
     with pytest.raises(ValueError, match="pad_multiple=0"):
         TrainConfig(pad_multiple=0)
+
+
+def test_fresh_heads_train_at_head_lr_and_the_encoder_at_lr(tokenizer):
+    feats = features("xnli", 16, tokenizer)
+    model = tiny_model(feats.spec)
+    trainer = Trainer(model, TrainConfig(lr=1e-5, head_lr=1e-3, warmup=0.0), total=10, name="test")
+    rate = {id(p): g["lr"] for g in trainer.opt.param_groups for p in g["params"]}
+    heads = [id(p) for n, p in model.named_parameters() if n.startswith("heads.")]
+    assert heads and all(rate[i] == 1e-3 for i in heads)
+    assert all(rate[id(p)] == 1e-5 for n, p in model.named_parameters() if not n.startswith("heads."))
+    plain = Trainer(tiny_model(feats.spec), TrainConfig(lr=1e-5, warmup=0.0), total=10, name="test")
+    assert {g["lr"] for g in plain.opt.param_groups} == {1e-5}  # head_lr None: jiant's one rate

@@ -3,6 +3,8 @@
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
     xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
+    xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json]
+                                             English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
                                              run or resume a study
     xlt results DIR                          the study's tidy results table as CSV
@@ -63,6 +65,18 @@ def _toy_check(args) -> int:
     tasks = args.tasks.split(",") if args.tasks else TARGETS + INTERMEDIATE
     result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     print(json.dumps(result) if args.json else format_table(result, world))
+    return 0
+
+
+def _toy_alignment(args) -> int:
+    from xltlib.toy.alignment import phase1_sweep, summary
+
+    ratios = [float(x) for x in args.lr_ratios.split(",")]
+    epochs = [float(x) for x in args.epochs.split(",")]
+    rows = []
+    for seed in range(args.seeds):
+        rows += phase1_sweep(args.size, args.task, ratios, epochs, seed, progress=sys.stderr.isatty())
+    print(json.dumps(rows) if args.json else summary(rows).to_string())
     return 0
 
 
@@ -177,14 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
     from xltlib.toy.pretrain import SIZES
 
     for name, func, text in (("build", _toy_build, "pretrain the toy XLM-R (cached)"),
-                             ("check", _toy_check, "transfer check: pretrained vs. no-pretraining control")):
+                             ("check", _toy_check, "transfer check: pretrained vs. no-pretraining control"),
+                             ("alignment", _toy_alignment, "cross-lingual alignment before and after phase 1")):
         p = toy.add_parser(name, help=text)
         p.add_argument("--size", default="base", choices=list(SIZES))
-        p.add_argument("--seed", type=int, default=0)
+        if name != "alignment":
+            p.add_argument("--seed", type=int, default=0)
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "
                            "intermediate task, whose English dev score is shown)")
+        if name == "alignment":
+            p.add_argument("--task", default="mnli", help="phase 1's intermediate task (default mnli)")
+            p.add_argument("--lr-ratios", default="0.5,0.1,0.025", help="phase 1's encoder learning rates / the "
+                           "pretraining peak (default 0.5,0.1,0.025: the toy recipe's, between, XLM-R's)")
+            p.add_argument("--epochs", default="1,3,9", help="phase-1 lengths in epochs (default 1,3,9)")
+            p.add_argument("--seeds", type=int, default=1, help="phase-1 seeds 0..N-1 (default 1)")
+            p.add_argument("--json", action="store_true", help="print the rows as JSON")
         p.set_defaults(func=func)
 
     p = sub.add_parser("run", help="run or resume a study (YAML) into a directory")

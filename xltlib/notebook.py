@@ -158,6 +158,11 @@ def target_specs(study: dict):
     return _study(study).backend.target_spec
 
 
+def study_setups(study: dict) -> tuple:
+    """The study's intermediate setups, validated (``xltlib.study.Setup`` objects)."""
+    return _study(study).intermediate
+
+
 def model_dir(study: dict) -> str:
     """The study's pretrained model: a toy model's cache directory (built on first use) or a Hub id."""
     return _study(study).backend.base_model()

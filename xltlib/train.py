@@ -25,11 +25,15 @@ import torch
 from xltlib import distributed
 from xltlib.evaluation import autocast, device_of, evaluate, to_device
 from xltlib.features import Features, batches, collate, featurize
+from xltlib.tasks import Format
 
 
 @dataclass
 class TrainConfig:
     lr: float = 1e-5  # jiant's XTREME recipe for XLM-R Large; tiny toy models need ~5e-4
+    # the fresh task heads' rate (None: ``lr``, as jiant trains them); a pretrained head (continued MLM's)
+    # trains at ``lr`` like the encoder
+    head_lr: float | None = None
     epochs: float = 2.0
     batch_size: int = 32  # effective batch (QA: 16)
     grad_accum: int = 1  # micro-batches per optimizer step: batch_size // grad_accum examples each
@@ -110,11 +114,15 @@ class Trainer:
     def __init__(self, model, cfg: TrainConfig, total: int, name: str):
         self.model, self.cfg, self.total, self.name = model, cfg, total, name
         self.device = device_of(model)
-        decay, no_decay = [], []
+        groups = {}  # (fresh head?, decay?) -> parameters
         for pname, p in model.named_parameters():
             if p.requires_grad:
-                (no_decay if p.ndim < 2 or "LayerNorm" in pname or "layer_norm" in pname else decay).append(p)
-        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+                head = cfg.head_lr is not None and pname.startswith("heads.") and \
+                    model.formats.get(pname.split(".")[1]) is not Format.MLM
+                decay = not (p.ndim < 2 or "LayerNorm" in pname or "layer_norm" in pname)
+                groups.setdefault((head, decay), []).append(p)
+        groups = [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, **({"lr": cfg.head_lr} if head else {})}
+                  for (head, decay), ps in sorted(groups.items())]
         self.opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.eps, fused=self.device.type == "cuda")
         self.sched = linear_schedule(self.opt, total, cfg.warmup)
         self.wrapped = distributed.wrap(model)

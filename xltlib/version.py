@@ -7,5 +7,5 @@ change a number: every cached run then gets a new id and is recomputed, never si
 pretraining corpus alone should not cost a re-pretraining.)
 """
 __version__ = "0.2.0"
-REVISION = 1
+REVISION = 2
 ENGINE = f"{__version__}+r{REVISION}"
