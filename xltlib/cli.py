@@ -259,7 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _passive_threads() -> None:
+    """OpenMP threads that sleep, not spin, while they wait (unless the environment says otherwise), for this
+    process and those it starts (notebook kernels, workers): spinning threads on a CPU shared with other work
+    made toy steps 5-20x slower (docs/benchmarks.md). Set before torch is imported, which reads it once."""
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _passive_threads()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
