@@ -36,6 +36,7 @@ BAD_STUDY = {
     "local_data": ["/no/such/dir", 5],
     "lora": [0, 2.5, "r"],
     "phase1_seed": [-1, "0", 1.5],
+    "world": [[1, 2], "fast", {"lr_rate": 0.1}, {"lr_ratio": 0}, {"train": 2.5}, {"head_lr_ratio": "x"}],
 }
 BAD_SETUP = {
     "name": [3, ""],
@@ -259,3 +260,16 @@ def test_a_wrong_kind_of_parameter_fails_in_one_line_and_the_explicit_profile_wi
     message = str(err.value)
     assert "\n" not in message and "parameter seeds: expected a list" in message and "failed in cell" in message
     assert (tmp_path / "smoke" / "00_xstilts_main_table.ipynb").exists() and not (tmp_path / "toy").exists()
+
+
+def test_a_toy_world_change_is_in_the_run_key_the_recipe_and_the_results_and_only_toy_profiles_take_one():
+    plain = study_from_dict(BASE)
+    slow = study_from_dict({**BASE, "world": {"lr_ratio": 0.025, "head_lr_ratio": 0.5}})
+    assert {r.id for r in plain.runs()}.isdisjoint(r.id for r in slow.runs())
+    spec = slow.backend.source_spec("mnli")
+    assert (slow.train_config(spec, 0).lr, slow.train_config(spec, 0).head_lr) == (2.5e-5, 5e-4)
+    assert (plain.train_config(spec, 0).lr, plain.train_config(spec, 0).head_lr) == (5e-4, None)
+    bigger = study_from_dict({**BASE, "world": {"intermediate_scale": 2}})
+    assert len(bigger.backend.load("mnli", "en", "train").examples) == 2 * len(plain.backend.load("mnli", "en", "train").examples)
+    assert len(bigger.backend.load("udpos", "en", "train").examples) == len(plain.backend.load("udpos", "en", "train").examples)
+    assert "profile xtreme reads real data" in _refused({**BASE, "profile": "xtreme", "world": {"lr_ratio": 0.1}}, "world")

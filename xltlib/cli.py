@@ -3,7 +3,7 @@
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
     xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
-    xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json]
+    xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json] [--plot PNG]
                                              English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
                                              run or resume a study
@@ -69,13 +69,15 @@ def _toy_check(args) -> int:
 
 
 def _toy_alignment(args) -> int:
-    from xltlib.toy.alignment import phase1_sweep, summary
+    from xltlib.toy.alignment import phase1_sweep, plot, summary
 
     ratios = [float(x) for x in args.lr_ratios.split(",")]
     epochs = [float(x) for x in args.epochs.split(",")]
     rows = []
     for seed in range(args.seeds):
         rows += phase1_sweep(args.size, args.task, ratios, epochs, seed, progress=sys.stderr.isatty())
+    if args.plot:
+        plot(rows, args.plot)
     print(json.dumps(rows) if args.json else summary(rows).to_string())
     return 0
 
@@ -208,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--epochs", default="1,3,9", help="phase-1 lengths in epochs (default 1,3,9)")
             p.add_argument("--seeds", type=int, default=1, help="phase-1 seeds 0..N-1 (default 1)")
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
+            p.add_argument("--plot", metavar="PNG", help="also draw retrieval accuracy against phase-1 length")
         p.set_defaults(func=func)
 
     p = sub.add_parser("run", help="run or resume a study (YAML) into a directory")

@@ -84,8 +84,7 @@ class Profile:
 
 
 # ------------------------------------------------------------------------------------------- toy
-# The toy fine-tuning recipe: the tiny toy models need a far larger learning rate than XLM-R's 1e-5.
-TOY_LR = 5e-4
+# The toy fine-tuning recipe: epochs per format; the learning rates are the world's (``ToyWorld.lr_ratio``)
 TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, Format.CLASSIFICATION: 6}
 TOY_BANNERS = {
     "smoke": "**Profile `smoke`** — the toy world at test sizes: these numbers only show that the notebook runs.",
@@ -94,11 +93,18 @@ TOY_BANNERS = {
 }
 
 
-def toy_train_config(task: str, seed: int = 0) -> TrainConfig:
-    """The toy recipe for ``task``: lr 5e-4, batch 32, 10% warmup, two dev evaluations per epoch."""
-    from xltlib.toy.data import toy_spec
+def toy_train_config(task: str, seed: int = 0, world=None, size: str = "base") -> TrainConfig:
+    """The toy recipe for ``task`` in ``world`` (default: the default world): the encoder at the world's
+    ``lr_ratio`` x the toy model's pretraining peak (5e-4 by default), fresh heads at ``head_lr_ratio`` x it,
+    batch 32, 10% warmup, two dev evaluations per epoch."""
+    from xltlib.toy.data import ToyWorld, toy_spec
+    from xltlib.toy.pretrain import SIZES
 
-    return TrainConfig(lr=TOY_LR, epochs=TOY_EPOCHS.get(toy_spec(task).format, 4), batch_size=32, warmup=0.1,
+    world = world or ToyWorld()
+    peak = SIZES[size].lr
+    return TrainConfig(lr=world.lr_ratio * peak,
+                       head_lr=None if world.head_lr_ratio is None else world.head_lr_ratio * peak,
+                       epochs=TOY_EPOCHS.get(toy_spec(task).format, 4), batch_size=32, warmup=0.1,
                        evals_per_epoch=2, seed=seed)
 
 
@@ -107,12 +113,16 @@ class ToyProfile(Profile):
     name: str = "toy"
     model: str = "base"
     pooling: str = "pair"  # the tiny models compare two texts only through pair pooling (README)
+    world_changes: tuple = ()  # a study's ``world``: (field, value) pairs of the toy world it changes
 
     @property
     def world(self):
+        """The toy world (``xltlib.toy.data.ToyWorld``): the profile's (smoke: test sizes), with the study's
+        changes."""
         from xltlib.toy.data import ToyWorld
 
-        return ToyWorld.smoke() if self.name == "smoke" else ToyWorld()
+        base = ToyWorld.smoke() if self.name == "smoke" else ToyWorld()
+        return dataclasses.replace(base, **dict(self.world_changes)) if self.world_changes else base
 
     @property
     def banner(self) -> str:
@@ -138,7 +148,7 @@ class ToyProfile(Profile):
         return str(toy_model(self.model, progress=False))
 
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
-        return toy_train_config(spec.name, seed)
+        return toy_train_config(spec.name, seed, self.world, self.model)
 
     def check_model(self) -> None:
         from xltlib.toy.pretrain import SIZES
@@ -290,16 +300,28 @@ def _fingerprint(paths: tuple) -> str:
 
 # ------------------------------------------------------------------------------------------- construction
 def make_profile(name: str, model: str | None = None, benchmark: str | None = None,
-                 local_data: str | None = None) -> Profile:
-    """The profile ``name`` (smoke | toy | xtreme) with a study's model, benchmark and local data."""
+                 local_data: str | None = None, world: tuple | dict | None = None) -> Profile:
+    """The profile ``name`` (smoke | toy | xtreme) with a study's model, benchmark, local data and toy world
+    changes (``world``: a mapping or (field, value) pairs of ``xltlib.toy.data.ToyWorld``)."""
     if name not in PROFILES:
         raise ConfigError(f"profile: {name!r} is not one of {', '.join(PROFILES)}")
+    changes = tuple(sorted(dict(world or {}).items()))
     if name == "xtreme":
+        if changes:
+            raise ConfigError("world: changes the toy world (profiles smoke and toy); profile xtreme reads real data")
         kw = {"model": model} if model else {}
         return HubProfile(benchmark=benchmark, local_data=local_data, **kw)
     if local_data:
         raise ConfigError(f"local_data: the {name} profile reads the toy world; local_data is for profile xtreme")
-    return ToyProfile(name=name, model=model or ("smoke" if name == "smoke" else "base"))
+    from xltlib.toy.data import ToyWorld
+
+    fields = {f.name for f in dataclasses.fields(ToyWorld)}
+    for field, _ in changes:
+        if field not in fields:
+            raise ConfigError(f"world: {field!r} is not a toy world field; valid: {', '.join(sorted(fields))}")
+    profile = ToyProfile(name=name, model=model or ("smoke" if name == "smoke" else "base"), world_changes=changes)
+    profile.world  # its values are checked (ConfigError naming world.<field>)
+    return profile
 
 
 def data_source(source):

@@ -31,7 +31,7 @@ from xltlib.errors import ConfigError
 
 COLUMNS = ["run_id", "phase1_key", "phase", "setup", "intermediate", "mode", "size", "cap",
            "intermediate_languages", "target", "language", "split", "metric", "value", "seed", "model", "lora",
-           "profile", "train_scale", "data", "comparable", "note", "engine", "wall_time", "retries"]
+           "profile", "train_scale", "world", "data", "comparable", "note", "engine", "wall_time", "retries"]
 
 
 class UnreadableResultWarning(UserWarning):

@@ -190,7 +190,8 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
             "intermediate": setup.label, "mode": setup.mode if len(setup.tasks) > 1 else "",
             "size": setup.size, "cap": setup.cap, "intermediate_languages": "+".join(setup.languages),
             "target": run.target, "seed": run.seed, "model": study.model_name, "lora": study.lora,
-            "profile": study.profile, "train_scale": study.train_scale, "engine": ENGINE, "wall_time": wall,
+            "profile": study.profile, "train_scale": study.train_scale,
+            "world": ", ".join(f"{k}={v}" for k, v in study.world), "engine": ENGINE, "wall_time": wall,
             "retries": retries}
     rows = []
     for lang, scores in per_lang.items():

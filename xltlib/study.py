@@ -86,11 +86,14 @@ class Study:
     # None (the paper's design): one phase-1 encoder per seed; a seed: every seed's runs share the encoder
     # phase 1 trained with that seed (a setup's phase 1 costs once, not once per seed)
     phase1_seed: int | None = None
+    # toy profiles: fields of the toy world to change, as (field, value) pairs (YAML: a mapping), e.g. the
+    # recipe's learning-rate ratios or the intermediate sets' size (xltlib.toy.data.ToyWorld); in run keys
+    world: tuple[tuple[str, object], ...] = ()
 
     @cached_property
     def backend(self) -> Profile:
         """The study's profile: data, model, recipe and run-key contents (``xltlib.profiles``)."""
-        return make_profile(self.profile, self.model, self.benchmark, self.local_data)
+        return make_profile(self.profile, self.model, self.benchmark, self.local_data, self.world)
 
     def runs(self) -> list["Run"]:
         return [Run(self, setup, target, seed) for setup in self.intermediate for target in self.targets
@@ -267,6 +270,10 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
     for key in ("targets", "languages", "seeds"):
         if key in data:
             data[key] = _tuple(data[key], f"{key}")
+    if isinstance(data.get("world"), dict):
+        data["world"] = tuple(sorted(data["world"].items()))
+    elif data.get("world") is None:
+        data.pop("world", None)
     study = Study(name=data.pop("name", name), intermediate=setups, **data)
     validate(study)
     return study
@@ -343,6 +350,8 @@ STUDY_CHECKS = {
                         "an existing directory"),
     "lora": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive integer rank"),
     "phase1_seed": _need(lambda v: v is None or (_is_int(v) and v >= 0), "a non-negative integer seed"),
+    "world": _need(lambda v: isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                                                          for p in v), "a mapping of toy world fields"),
 }
 SETUP_CHECKS = {
     "name": _need(lambda v: isinstance(v, str) and v, "a non-empty string"),

@@ -128,3 +128,34 @@ def summary(rows):
     out.columns = [f"{v} ({r})" for v, r in out.columns]
     steps = frame.groupby(keys)[["steps", "final_loss"]].mean()
     return out.join(steps).round(3)
+
+
+def plot(rows, path) -> None:
+    """The figure of ``docs/toy_check.md``: English-other retrieval accuracy (high- and low-resource languages,
+    last layer and retrieval layer) against phase 1's length, one line per encoder learning-rate ratio, the
+    pretrained encoder at 0 epochs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from xltlib.toy.language import LANGUAGES
+
+    frame = pd.DataFrame(rows)
+    frame["resource"] = frame["language"].map(lambda c: "high" if LANGUAGES[c].resource >= 0.5 else "low")
+    mean = frame.groupby(["lr_ratio", "epochs", "layer", "resource"])["retrieval"].mean().reset_index()
+    start = mean[mean["epochs"] == 0]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), sharex=True)
+    for ax, (layer, resource) in zip(axes, [(l, r) for l in ("last", "retrieval") for r in ("high", "low")]):
+        base = start[(start.layer == layer) & (start.resource == resource)]["retrieval"]
+        for ratio in sorted(r for r in mean["lr_ratio"].unique() if r > 0):
+            part = mean[(mean.lr_ratio == ratio) & (mean.layer == layer) & (mean.resource == resource)]
+            ax.plot([0, *part["epochs"]], [*base, *part["retrieval"]], marker="o", label=f"lr ratio {ratio:g}")
+        ax.set_title(f"{layer} layer, {resource}-resource", fontsize=10)
+        ax.set_xlabel("phase-1 epochs")
+    axes[0].set_ylabel("retrieval accuracy, % (vs English)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

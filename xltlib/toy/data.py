@@ -19,13 +19,35 @@ from xltlib.toy.language import LANGUAGES
 
 @dataclass(frozen=True)
 class ToyWorld:
-    """Sizes of the generated splits; the languages are ``xltlib.toy.language.LANGUAGES``."""
+    """Sizes of the generated splits and the toy fine-tuning recipe's learning rates (a study changes them
+    with ``world:``, e.g. ``{lr_ratio: 0.025, head_lr_ratio: 0.5}``); the languages are
+    ``xltlib.toy.language.LANGUAGES``."""
 
     seed: int = 0
     train: int = 2000  # English (or translated) training examples per task
+    # intermediate tasks' training sets relative to ``train`` (XNLI's is MNLI's). Real ones are 10-100x a
+    # small target's (MNLI 393k, SQuAD 88k against TyDiQA-en 3.7k, UD-en 12.5k); the toy's are equal
+    intermediate_scale: float = 1.0
     dev: int = 300  # per language
     test: int = 300  # per language
     retrieval_pairs: int = 200  # BUCC / Tatoeba gold pairs per language (BUCC adds as many distractors)
+    # fine-tuning learning rates relative to the toy model's pretraining peak (1e-3): the encoder's and the
+    # fresh task heads' (None: the encoder's). The toy recipe's 0.5 (5e-4) is far above XLM-R's regime,
+    # 1e-5 against a peak of the order of 4e-4, ~0.025 (docs/toy_check.md, "Why transfer falls after phase 1")
+    lr_ratio: float = 0.5
+    head_lr_ratio: float | None = None
+
+    def __post_init__(self):
+        for name in ("seed", "train", "dev", "test", "retrieval_pairs"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
+                raise ConfigError(f"world.{name}: expected a whole number >= {0 if name == 'seed' else 1}, got {v!r}")
+        for name in ("intermediate_scale", "lr_ratio", "head_lr_ratio"):
+            v = getattr(self, name)
+            if v is None and name == "head_lr_ratio":
+                continue
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 100:
+                raise ConfigError(f"world.{name}: expected a positive number, got {v!r}")
 
     @classmethod
     def smoke(cls) -> "ToyWorld":
@@ -118,7 +140,8 @@ def generate(name: str, lang: str, split: str, world: ToyWorld = ToyWorld()) -> 
         fn, kwargs = _mnli_genre, {}
     size = {"train": world.train, "dev": world.dev, "test": world.test}[split]
     if split == "train":
-        size = max(1, round(size * TRAIN_SIZE.get(name, 1.0)))
+        scale = world.intermediate_scale if spec.role == "intermediate" else 1.0
+        size = max(1, round(size * TRAIN_SIZE.get(name, 1.0) * scale))
     return [fn(T._rng(world.seed, name, split, i), language, i, **kwargs) for i in range(size)]
 
 
