@@ -78,6 +78,8 @@ def test_example_study_files_are_valid():
     root = Path(__file__).parent.parent / "examples"
     small = load_study(root / "toy_small.yaml")
     assert len(small.runs()) == 8
+    regime = load_study(root / "toy_regime.yaml")
+    assert len(regime.runs()) == 36 and regime.backend.world.lr_ratio == 0.025
     data = yaml.safe_load((root / "xstilts_xtreme.yaml").read_text())
     assert len(data["intermediate"]) == 11 and len(data["targets"]) == 9
 

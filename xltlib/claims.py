@@ -125,23 +125,17 @@ def _claims(gains: pd.DataFrame, roles: dict, targets: set, retrieval: set) -> l
     out.append(("XNLI does not gain (less than TyDiQA)",
                 f"gain of {', '.join(best) or '(none of them)'} on XNLI minus their gain on TyDiQA", -1, stat))
 
-    pairs = roles.get("translated", {})
-    stat = None
-    if pairs:
-        stat = pd.concat([_difference(_per_seed(gains, [en]), _per_seed(gains, [tr])) for tr, en in pairs.items()],
-                         axis=1).mean(axis=1)
-    out.append(("English intermediate data beats machine-translated data",
-                "gain of " + (", ".join(f"{en} minus {tr}" for tr, en in pairs.items()) or "(no translated setup)")
-                + ", all targets", +1, stat))
-
-    pairs = roles.get("mlm", {})
-    stat = None
-    if pairs:
-        stat = pd.concat([_difference(_per_seed(gains, [en]), _per_seed(gains, [m])) for m, en in pairs.items()],
-                         axis=1).mean(axis=1)
-    out.append(("English intermediate data beats continued multilingual MLM mixed into phase 1",
-                "gain of " + (", ".join(f"{en} minus {m}" for m, en in pairs.items()) or "(no MLM setup)")
-                + ", all targets", +1, stat))
+    for role, claim, none in (("translated", "English intermediate data beats machine-translated data",
+                               "(no translated setup)"),
+                              ("mlm", "English intermediate data beats continued multilingual MLM mixed into "
+                               "phase 1", "(no MLM setup)")):
+        pairs = roles.get(role, {})  # setup -> the English setup it is compared with
+        stat = None
+        if pairs:
+            stat = pd.concat([_difference(_per_seed(gains, [en]), _per_seed(gains, [other]))
+                              for other, en in pairs.items()], axis=1).mean(axis=1)
+        out.append((claim, "gain of " + (", ".join(f"{en} minus {other}" for other, en in pairs.items()) or none)
+                    + ", all targets", +1, stat))
     return out
 
 

@@ -158,7 +158,8 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
 
         def cfg_for(spec: TaskSpec):
             cfg = study.train_config(spec, s)
-            return dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt)
+            return dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt,
+                                       head_lr=None if cfg.head_lr is None else cfg.head_lr * 0.5 ** attempt)
 
         try:
             history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s)
