@@ -5,9 +5,6 @@ The field walk below covers every field of Study and Setup: a field added withou
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import warnings
 from pathlib import Path
 
 import pandas as pd

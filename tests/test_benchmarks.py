@@ -3,7 +3,6 @@ import json
 import statistics
 
 import pytest
-import torch
 
 from benchmarks.__main__ import SUITES, main
 from benchmarks.realdata import SHAPES, features, real_tokenizer, tokenizer_for

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from xltlib.data import load_examples
-from xltlib.evaluation import evaluate, evaluate_retrieval, predict
+from xltlib.evaluation import evaluate, evaluate_retrieval
 from xltlib.features import IGNORE, batches, collate, featurize
 from xltlib.model import TransferModel
 from xltlib.phases import dev_task, training_chain
@@ -237,8 +237,6 @@ def test_a_non_finite_loss_stops_training_by_name(smoke_dir, tokenizer):
 
 
 def test_continued_mlm_masks_a_seventh_of_the_tokens_and_starts_from_the_pretrained_head(smoke_dir, tokenizer):
-    from xltlib.examples import TextExample
-
     spec = toy_spec("mlm")
     examples = load_examples("mlm", "nh", "train", source=WORLD).examples
     feats = featurize(spec, examples, tokenizer)

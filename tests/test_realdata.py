@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import warnings
 from pathlib import Path
 
 import pytest

@@ -17,8 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
-                             TaggingExample)
 from xltlib.languages import language
 from xltlib.tasks import HubSource, TaskSpec
 

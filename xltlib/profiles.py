@@ -20,7 +20,6 @@ import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from xltlib.data.core import TaskData
 from xltlib.errors import ConfigError

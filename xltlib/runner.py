@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from xltlib import distributed
-from xltlib.errors import ConfigError, NoSourceError
+from xltlib.errors import ConfigError
 from xltlib.evaluation import predict
 from xltlib.features import featurize
 from xltlib.hfhub import quiet

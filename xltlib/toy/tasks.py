@@ -17,7 +17,7 @@ from xltlib.examples import (
     SpanQAExample,
     TaggingExample,
 )
-from xltlib.tasks import NLI_LABELS, TaskSpec, get_task
+from xltlib.tasks import NLI_LABELS
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
 
