@@ -147,12 +147,14 @@ def evaluate(model, head: str, spec: TaskSpec, examples: list, tokenizer, lang: 
 
 
 @torch.no_grad()
-def embed(model, examples: list, tokenizer, spec: TaskSpec, batch_size: int = 256) -> torch.Tensor:
-    """Retrieval embeddings, in the order of ``examples``, on the model's device."""
+def embed(model, examples: list, tokenizer, spec: TaskSpec, batch_size: int = 256,
+          layer: int | None = None) -> torch.Tensor:
+    """Retrieval embeddings, in the order of ``examples``, on the model's device (``layer``: default the
+    task's retrieval layer)."""
     model.eval()
     device = device_of(model)
     feats = featurize(spec, examples, tokenizer)
-    layer = spec.retrieval.layer_for(model.num_layers)
+    layer = spec.retrieval.layer_for(model.num_layers) if layer is None else layer
     out = torch.empty(len(examples), model.hidden_size, device=device)
     for idx in batches(feats, batch_size, shuffle=False):
         batch = to_device(collate(feats, idx, tokenizer.pad_token_id), device)

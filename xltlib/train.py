@@ -121,8 +121,8 @@ class Trainer:
                     model.formats.get(pname.split(".")[1]) is not Format.MLM
                 decay = not (p.ndim < 2 or "LayerNorm" in pname or "layer_norm" in pname)
                 groups.setdefault((head, decay), []).append(p)
-        groups = [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, **({"lr": cfg.head_lr} if head else {})}
-                  for (head, decay), ps in sorted(groups.items())]
+        groups = [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0,
+                   **({"lr": cfg.head_lr} if head else {})} for (head, decay), ps in sorted(groups.items())]
         self.opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.eps, fused=self.device.type == "cuda")
         self.sched = linear_schedule(self.opt, total, cfg.warmup)
         self.wrapped = distributed.wrap(model)

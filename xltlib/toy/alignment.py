@@ -24,22 +24,10 @@ import time
 
 import torch
 
-from xltlib.evaluation import device_of
-from xltlib.features import batches, collate, featurize
+from xltlib.evaluation import embed
+from xltlib.features import featurize
 from xltlib.model import TransferModel
 from xltlib.toy.data import ToyWorld, toy_spec
-
-
-@torch.no_grad()
-def _embeddings(model, examples, tokenizer, spec, layer: int) -> torch.Tensor:
-    model.eval()
-    feats = featurize(spec, examples, tokenizer)
-    out = torch.empty(len(examples), model.hidden_size)
-    for idx in batches(feats, 256, shuffle=False):
-        batch = collate(feats, idx, tokenizer.pad_token_id)
-        out[torch.tensor(idx)] = model.embed({k: v.to(device_of(model)) for k, v in batch.items()
-                                              if torch.is_tensor(v)}, layer).float().cpu()
-    return out
 
 
 def alignment(model, tokenizer, world: ToyWorld, languages=None) -> list[dict]:
@@ -54,8 +42,8 @@ def alignment(model, tokenizer, world: ToyWorld, languages=None) -> list[dict]:
         ids = [c.id for c in cands]
         gold = torch.tensor([ids.index(q.positives[0]) for q in queries])
         for name, layer in layers.items():
-            q = _embeddings(model, queries, tokenizer, spec, layer)
-            c = _embeddings(model, cands, tokenizer, spec, layer)
+            q = embed(model, queries, tokenizer, spec, layer=layer).cpu()
+            c = embed(model, cands, tokenizer, spec, layer=layer).cpu()
             q = torch.nn.functional.normalize(q - q.mean(0), dim=-1)
             c = torch.nn.functional.normalize(c - c.mean(0), dim=-1)
             sim = q @ c.T
@@ -83,7 +71,7 @@ def phase1(model_dir, world: ToyWorld, task: str, lr_ratio: float, epochs: float
     data = world.load(task, "en", "train")
     model.add_head(data.task, seed=seed)
     feats = featurize(data.task, data.examples, tokenizer)
-    recipe = toy_train_config(task, seed)
+    recipe = toy_train_config(task, seed, world, size)
     cfg = dataclasses.replace(recipe, lr=lr_ratio * SIZES[size].lr, head_lr=recipe.lr, epochs=epochs)
     history = train_multitask(model, {task: feats}, tokenizer, cfg)
     last = history["losses"][-20:]

@@ -47,7 +47,7 @@ class ToyWorld:
             if v is None and name == "head_lr_ratio":
                 continue
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v <= 100:
-                raise ConfigError(f"world.{name}: expected a positive number, got {v!r}")
+                raise ConfigError(f"world.{name}: expected a positive number up to 100, got {v!r}")
 
     @classmethod
     def smoke(cls) -> "ToyWorld":
