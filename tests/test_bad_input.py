@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from xltlib.errors import ConfigError, XltError
+from xltlib.profiles import make_profile
 from xltlib.results import UnreadableResultWarning, is_done, load_results, result_path, write_rows
 from xltlib.study import SETUP_CHECKS, STUDY_CHECKS, Setup, Study, study_from_dict
 
@@ -33,7 +34,8 @@ BAD_STUDY = {
     "local_data": ["/no/such/dir", 5],
     "lora": [0, 2.5, "r"],
     "phase1_seed": [-1, "0", 1.5],
-    "world": [[1, 2], "fast", {"lr_rate": 0.1}, {"lr_ratio": 0}, {"train": 2.5}, {"head_lr_ratio": "x"}],
+    "world": [[1, 2], "fast", {"lr_rate": 0.1}, {"lr_ratio": 0}, {"train": 2.5}, {"head_lr_ratio": "x"},
+              {"high_languages": -1}, {"low_languages": "3"}, {"high_languages": 13}],
 }
 BAD_SETUP = {
     "name": [3, ""],
@@ -270,3 +272,16 @@ def test_a_toy_world_change_is_in_the_run_key_the_recipe_and_the_results_and_onl
     assert len(bigger.backend.load("mnli", "en", "train").examples) == 2 * len(plain.backend.load("mnli", "en", "train").examples)
     assert len(bigger.backend.load("udpos", "en", "train").examples) == len(plain.backend.load("udpos", "en", "train").examples)
     assert "profile xtreme reads real data" in _refused({**BASE, "profile": "xtreme", "world": {"lr_ratio": 0.1}}, "world")
+
+
+def test_a_world_with_more_languages_has_its_own_model_and_evaluates_them_all():
+    plain = study_from_dict(BASE)
+    wide = study_from_dict({**BASE, "world": {"high_languages": 5}})
+    assert {r.id for r in plain.runs()}.isdisjoint(r.id for r in wide.runs())
+    assert plain.backend.key()["world"] != wide.backend.key()["world"]  # another pretrained model
+    assert "high_languages" not in plain.backend.key()["sizes"]  # in the model's key, not twice
+    assert wide.backend.target_spec("xnli").languages == ("en", "nh", "nl", "mh", "ml", "fh", "fl", "ah", "eh")
+    assert wide.backend.load("xnli", "eh", "test").examples
+    assert "5 high- and 3 low-resource" in make_profile("toy", world={"high_languages": 5}).banner
+    with pytest.raises(ConfigError, match="toy world: language 'eh' is not one of en, nh"):
+        plain.backend.load("xnli", "eh", "test")

@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from xltlib.data import load_examples
+from xltlib.errors import ConfigError
 from xltlib.examples import EXAMPLE_TYPES, SpanQAExample
 from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
 from xltlib.toy import world as W
@@ -77,6 +78,24 @@ def test_vocabularies_are_disjoint_but_for_loanwords_and_distance_independent_of
         if lang.code != "en":
             by_distance.setdefault(lang.distance, set()).add(lang.resource)
     assert len(by_distance) == 3 and all(len(r) == 2 for r in by_distance.values())  # 3 x 2 grid
+
+
+def test_a_world_with_more_languages_extends_the_default_along_the_continuum():
+    from xltlib.toy.language import LOANWORDS, world_languages
+
+    assert world_languages(3, 3) == LANGUAGES and list(world_languages(3, 3)) == list(LANGUAGES)
+    wide = world_languages(12, 3)
+    assert sum(l.resource == 0.5 for l in wide.values()) == 12 and sum(l.resource == 0.12 for l in wide.values()) == 3
+    assert {c: l for c, l in wide.items() if c in world_languages(5, 2)} == world_languages(5, 2)  # the same languages
+    assert {l.distance for l in wide.values()} == {0, 1, 2, 3, 4, 6, 7}  # every level of the continuum
+    by_script = {}
+    for code, lang in wide.items():
+        words = {w for m, forms in lang.lexicon.items() if m not in LOANWORDS for w in forms}
+        for other, theirs in by_script.get(lang.script, {}).items():
+            assert not words & theirs, (code, other)
+        by_script.setdefault(lang.script, {})[code] = words
+    with pytest.raises(ConfigError, match="world: 13 high- and 3 low-resource languages need more"):
+        world_languages(13, 3)
 
 
 def test_qa_answers_are_the_asked_constituent():

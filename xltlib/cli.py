@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -50,7 +51,10 @@ def _tasks(args) -> int:
 def _toy_build(args) -> int:
     from xltlib.toy.pretrain import toy_model
 
-    path = toy_model(args.size, seed=args.seed, progress=sys.stderr.isatty())
+    from xltlib.toy.data import ToyWorld
+
+    world = ToyWorld(high_languages=args.high_languages, low_languages=args.low_languages)
+    path = toy_model(args.size, seed=args.seed, progress=sys.stderr.isatty(), languages=world.languages)
     meta = json.loads((path / "xlt_toy.json").read_text())
     print(f"{path}\n  {meta['parameters']:,} parameters, {meta['tokens']:,} MLM tokens in {meta['seconds']:.0f}s, "
           f"final MLM loss {meta['final_loss']:.3f}")
@@ -62,6 +66,7 @@ def _toy_check(args) -> int:
     from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
 
     world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
+    world = dataclasses.replace(world, high_languages=args.high_languages, low_languages=args.low_languages)
     tasks = args.tasks.split(",") if args.tasks else TARGETS + INTERMEDIATE
     result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     print(json.dumps(result) if args.json else format_table(result, world))
@@ -199,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--size", default="base", choices=list(SIZES))
         if name != "alignment":
             p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--high-languages", type=int, default=3, dest="high_languages",
+                           help="high-resource synthetic languages of the world (default 3; up to 12)")
+            p.add_argument("--low-languages", type=int, default=3, dest="low_languages",
+                           help="low-resource synthetic languages (default 3)")
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "

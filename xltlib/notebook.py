@@ -83,12 +83,13 @@ def parameters(model_dir: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def banner(profile: str):
+def banner(profile: str, world: dict | None = None):
+    """What the profile's numbers are about (with a study's toy ``world`` changes, if any)."""
     from IPython.display import Markdown
 
     from xltlib.profiles import make_profile
 
-    return Markdown(make_profile(profile).banner)
+    return Markdown(make_profile(profile, world=world).banner)
 
 
 def _study(study: dict):

@@ -114,13 +114,14 @@ class DataCounts:
         from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
 
         self.backend = backend
-        built = cache_root() / "toy" / model_key(backend.model)
+        languages = backend.world.languages
+        built = cache_root() / "toy" / model_key(backend.model, languages=languages)
         if (built / "xlt_toy.json").exists():
             from xltlib.runner import load_tokenizer
 
             self.tokenizer = load_tokenizer(str(built))
         else:
-            self.tokenizer = train_tokenizer(SIZES[backend.model])
+            self.tokenizer = train_tokenizer(SIZES[backend.model], languages=languages)
         self.cache: dict = {}
 
     def split(self, spec: TaskSpec, lang: str, split: str) -> Split:

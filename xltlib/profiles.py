@@ -88,7 +88,7 @@ TOY_EPOCHS = {Format.TAGGING: 3, Format.SPAN_QA: 6, Format.MULTIPLE_CHOICE: 6, F
 TOY_BANNERS = {
     "smoke": "**Profile `smoke`** — the toy world at test sizes: these numbers only show that the notebook runs.",
     "toy": "**Profile `toy`** — the synthetic toy world and its tiny XLM-R: the numbers are about that controlled "
-           "world (English plus six synthetic languages, 3 distances × 2 resource levels), not about XTREME.",
+           "world (English plus {languages}), not about XTREME.",
 }
 
 
@@ -125,16 +125,20 @@ class ToyProfile(Profile):
 
     @property
     def banner(self) -> str:
-        return TOY_BANNERS[self.name]
+        w = self.world
+        if (w.high_languages, w.low_languages) == (3, 3):
+            languages = "six synthetic languages, 3 distances × 2 resource levels"
+        else:
+            languages = (f"{w.high_languages} high- and {w.low_languages} low-resource synthetic languages along a "
+                         f"typological continuum: {', '.join(c for c in w.languages if c != 'en')}")
+        return TOY_BANNERS[self.name].format(languages=languages)
 
     @property
     def notebook_workers(self) -> int:  # the tiny models use no more than a core each
         return 1 if self.name == "smoke" else min(4, os.cpu_count() or 1)
 
     def source_spec(self, task: str) -> TaskSpec:
-        from xltlib.toy.data import toy_spec
-
-        return toy_spec(task)
+        return self.world.spec(task)
 
     target_spec = source_spec
 
@@ -144,7 +148,7 @@ class ToyProfile(Profile):
     def base_model(self) -> str:
         from xltlib.toy.pretrain import toy_model
 
-        return str(toy_model(self.model, progress=False))
+        return str(toy_model(self.model, progress=False, languages=self.world.languages))
 
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
         return toy_train_config(spec.name, seed, self.world, self.model)
@@ -158,7 +162,9 @@ class ToyProfile(Profile):
     def key(self) -> dict:
         from xltlib.toy.pretrain import model_key
 
-        return {"profile": self.name, "world": model_key(self.model), "sizes": dataclasses.asdict(self.world)}
+        # the languages are in the model's key (they decide its corpus and tokenizer)
+        sizes = {k: v for k, v in dataclasses.asdict(self.world).items() if k not in ("high_languages", "low_languages")}
+        return {"profile": self.name, "world": model_key(self.model, languages=self.world.languages), "sizes": sizes}
 
     def source_of(self, task, lang, split) -> str:
         return "toy"

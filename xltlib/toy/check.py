@@ -31,22 +31,22 @@ def load_encoder(model_dir, control: bool, seed: int, pooling: str = "pair"):
 def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, languages=None,
                   train_scale: float = 1.0) -> dict[str, float]:
     """Fine-tune ``model`` on the English data of toy ``task`` (not retrieval) and score each language."""
-    spec = toy_spec(task)
+    spec = world.spec(task)
 
     def load(t, lang, split):
         return world.load(t, lang, split)
 
     def cfg_for(s):
-        cfg = toy_train_config(s.name, seed)
+        cfg = toy_train_config(s.name, seed, world)
         return dataclasses.replace(cfg, epochs=cfg.epochs * train_scale)
 
     if spec.format is not Format.RETRIEVAL:
-        fine_tune_target(model, spec, tokenizer, cfg_for, load, seed, source_spec=toy_spec)
+        fine_tune_target(model, spec, tokenizer, cfg_for, load, seed, source_spec=world.spec)
     if spec.role != "target":  # an intermediate task: is it learned in English? (its English dev set)
         dev = load(dev_task(spec), "en", "dev").examples
         return {"en": spec.primary(evaluate(model, spec.name, spec, dev, tokenizer, "en"))}
     scores = zero_shot(model, spec, tokenizer, languages or spec.languages, load,
-                       head=head_name(spec, toy_spec))
+                       head=head_name(spec, world.spec))
     return {lang: spec.primary(s) for lang, s in scores.items()}
 
 
@@ -63,7 +63,7 @@ def majority(task: str, world: ToyWorld) -> float | None:
 
 def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS + INTERMEDIATE, seed: int = 0,
               progress: bool = True) -> dict:
-    model_dir = toy_model(size, progress=progress)
+    model_dir = toy_model(size, progress=progress, languages=world.languages)
     result: dict = {}
     for task in tasks:
         for arm, control in (("pretrained", False), ("control", True)):

@@ -14,16 +14,20 @@ from xltlib.data.core import TaskData, check_policy, collect
 from xltlib.errors import ConfigError
 from xltlib.tasks import TaskSpec, get_task
 from xltlib.toy import tasks as T
-from xltlib.toy.language import LANGUAGES
+from xltlib.toy.language import LANGUAGES, world_languages
 
 
 @dataclass(frozen=True)
 class ToyWorld:
-    """Sizes of the generated splits and the toy fine-tuning recipe's learning rates (a study changes them
-    with ``world:``, e.g. ``{lr_ratio: 0.025, head_lr_ratio: 0.5}``); the languages are
-    ``xltlib.toy.language.LANGUAGES``."""
+    """The toy world's languages, the sizes of its generated splits and the toy fine-tuning recipe's
+    learning rates (a study changes them with ``world:``, e.g. ``{lr_ratio: 0.025, head_lr_ratio: 0.5}`` or
+    ``{high_languages: 12}``)."""
 
     seed: int = 0
+    # synthetic languages per resource level (``xltlib.toy.language.world_languages``): the default's three
+    # (near, mid, far); more come along a typological continuum, and a pretrained model of their own
+    high_languages: int = 3
+    low_languages: int = 3
     train: int = 2000  # English (or translated) training examples per task
     # intermediate tasks' training sets relative to ``train`` (XNLI's is MNLI's). Real ones are 10-100x a
     # small target's (MNLI 393k, SQuAD 88k against TyDiQA-en 3.7k, UD-en 12.5k); the toy's are equal
@@ -38,6 +42,7 @@ class ToyWorld:
     head_lr_ratio: float | None = None
 
     def __post_init__(self):
+        world_languages(self.high_languages, self.low_languages)  # a ConfigError naming the field, if any
         for name in ("seed", "train", "dev", "test", "retrieval_pairs"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "seed" else 1):
@@ -52,6 +57,20 @@ class ToyWorld:
     @classmethod
     def smoke(cls) -> "ToyWorld":
         return cls(train=96, dev=32, test=32, retrieval_pairs=32)
+
+    @property
+    def languages(self) -> dict:
+        """Code -> ``ToyLanguage``, English first."""
+        return world_languages(self.high_languages, self.low_languages)
+
+    def spec(self, task: str) -> TaskSpec:
+        """``toy_spec`` with this world's languages."""
+        return toy_spec(task, tuple(self.languages))
+
+    def language(self, code: str):
+        if code not in self.languages:
+            raise ConfigError(f"toy world: language {code!r} is not one of {', '.join(self.languages)}")
+        return self.languages[code]
 
     def load(self, task, lang: str, split: str, *, on_error: str = "skip", benchmark: str | None = None,
              limit: int | None = None) -> TaskData:
@@ -108,13 +127,15 @@ def _mnli_genre(rng, lang, i):
 
 
 @lru_cache(maxsize=None)
-def toy_spec(name: str) -> TaskSpec:
-    """The real task's spec with the toy world's languages and lengths (same format, labels, metrics)."""
+def toy_spec(name: str, languages: tuple[str, ...] = ALL) -> TaskSpec:
+    """The real task's spec with a toy world's ``languages`` (English first; default: the default world's)
+    and lengths (same format, labels, metrics)."""
     if name not in TOY_TASKS:
         raise ConfigError(f"the toy world has no analog of task {name!r}; toy tasks: {', '.join(TOY_TASKS)}")
     spec = get_task(name)
-    langs = NON_EN if name in RETRIEVAL else (ALL if spec.role == "target" or name == "mlm" else ("en",))
-    changes = dict(languages=langs, train_languages=ALL, hub={}, test_only=(), benchmarks=spec.benchmarks,
+    non_en = tuple(c for c in languages if c != "en")
+    langs = non_en if name in RETRIEVAL else (languages if spec.role == "target" or name == "mlm" else ("en",))
+    changes = dict(languages=langs, train_languages=languages, hub={}, test_only=(), benchmarks=spec.benchmarks,
                    train_before=(), notes=f"toy analog of {spec.title}")
     if name in GENERATORS:
         changes["max_length"] = GENERATORS[name][2]
@@ -123,15 +144,15 @@ def toy_spec(name: str) -> TaskSpec:
     if spec.format.value == "span_qa":
         changes["qa_rules"] = "squad"  # toy languages have no MLQA normalization rules
     if name == "xcopa":
-        changes["languages"] = ALL
+        changes["languages"] = languages
     if spec.retrieval:  # measured on toy-base Tatoeba nh: 9% nearest-neighbour accuracy raw, 30% centred
         changes["retrieval"] = dataclasses.replace(spec.retrieval, center=True)
     return dataclasses.replace(spec, **changes)
 
 
 def generate(name: str, lang: str, split: str, world: ToyWorld = ToyWorld()) -> list:
-    spec = toy_spec(name)
-    language = LANGUAGES[lang]
+    spec = world.spec(name)
+    language = world.language(lang)
     if name in RETRIEVAL:
         n = world.retrieval_pairs
         return T.bitext(world.seed, name, language, split, n, n if name == "bucc2018" else 0)
@@ -147,12 +168,11 @@ def generate(name: str, lang: str, split: str, world: ToyWorld = ToyWorld()) -> 
 
 def load(task: str | TaskSpec, lang: str, split: str, world: ToyWorld, *, on_error: str, limit: int | None) -> TaskData:
     name = task.name if isinstance(task, TaskSpec) else task
-    spec = toy_spec(name)
+    spec = world.spec(name)
     if split == "train" and spec.train_task:
-        spec = toy_spec(spec.train_task)
+        spec = world.spec(spec.train_task)
         name = spec.name
-    if lang not in LANGUAGES:
-        raise ConfigError(f"toy world: language {lang!r} is not one of {', '.join(LANGUAGES)}")
+    world.language(lang)  # one of this world's, or an error naming them
     if split == "train" and name in RETRIEVAL:
         raise ConfigError(f"toy {name} has no train split (it is evaluated without training, as in XTREME)")
     examples = generate(name, lang, split, world)[:limit]

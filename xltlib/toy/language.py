@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from xltlib.toy import world as W
 
@@ -32,7 +32,11 @@ SYNONYMS = ("buy", "see", "big", "small", "house", "find", "good", "bad")
 # loanwords: the English form, in the language's script (as "taxi" or "radio" travel). The only shared
 # words besides names; without them the tiny model aligned structure but hardly any word meanings.
 LOANWORDS = ("car", "bike", "lamp", "soup", "cake", "ball", "school", "market", "rice")
-_SCRIPTS = {"latin": None, "cyrillic": 0x0430}  # lowercase a-z -> a disjoint block
+ENGLISH_SYNONYMS = {"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),
+                    "small": ("small", "little"), "house": ("house", "home"), "find": ("find", "discover"),
+                    "good": ("good", "fine"), "bad": ("bad", "poor")}
+ENGLISH_FORMS = frozenset(MEANINGS) | {w for forms in ENGLISH_SYNONYMS.values() for w in forms}
+_SCRIPTS = {"latin": None, "cyrillic": 0x0430, "greek": 0x03B1}  # lowercase a-z -> a disjoint block
 
 
 @dataclass(frozen=True)
@@ -68,13 +72,9 @@ class ToyLanguage:
     @cached_property
     def lexicon(self) -> dict[str, tuple[str, ...]]:
         if self.code == "en":
-            lex = {m: (m,) for m in MEANINGS}
-            lex.update({"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),
-                        "small": ("small", "little"), "house": ("house", "home"), "find": ("find", "discover"),
-                        "good": ("good", "fine"), "bad": ("bad", "poor")})
-            return lex
+            return {m: ENGLISH_SYNONYMS.get(m, (m,)) for m in MEANINGS}
         rng = random.Random(int(hashlib.sha256(f"lexicon:{self.code}:{self.seed}".encode()).hexdigest(), 16))
-        used: set[str] = set()
+        used = set(ENGLISH_FORMS)  # no word of English's either (a word means one thing in a script)
         lex = {}
         for meaning in MEANINGS:
             n = 2 if meaning in SYNONYMS else 1
@@ -204,6 +204,7 @@ NEAR = {}
 MID = {"adj_after": True, "postpositions": True}
 FAR = {"order": "SOV", "adj_after": True, "postpositions": True, "neg_after": True, "suffixes": True,
        "script": "cyrillic"}
+HIGH, LOW = 0.5, 0.12  # corpus shares of a high- and a low-resource language, relative to English
 
 # the default world: English + a 3 (distance) x 2 (resource) grid of synthetic languages. Syllable
 # inventories are chosen so that any two languages differ in their consonants or their vowels: their
@@ -211,11 +212,75 @@ FAR = {"order": "SOV", "adj_after": True, "postpositions": True, "neg_after": Tr
 LANGUAGES: dict[str, ToyLanguage] = {
     lang.code: lang for lang in (
         ToyLanguage("en", "English"),
-        _lang("nh", "Nera (near, high)", NEAR, 0.5, "ptkm", "aiu", 1),
-        _lang("nl", "Nolu (near, low)", NEAR, 0.12, "bdgn", "aiu", 2),
-        _lang("mh", "Mirak (mid, high)", MID, 0.5, "ptkm", "eo", 3),
-        _lang("ml", "Malo (mid, low)", MID, 0.12, "bdgn", "eo", 4),
-        _lang("fh", "Fasu (far, high)", FAR, 0.5, "szlr", "aiu", 5),
-        _lang("fl", "Folo (far, low)", FAR, 0.12, "szlr", "eo", 6),
+        _lang("nh", "Nera (near, high)", NEAR, HIGH, "ptkm", "aiu", 1),
+        _lang("nl", "Nolu (near, low)", NEAR, LOW, "bdgn", "aiu", 2),
+        _lang("mh", "Mirak (mid, high)", MID, HIGH, "ptkm", "eo", 3),
+        _lang("ml", "Malo (mid, low)", MID, LOW, "bdgn", "eo", 4),
+        _lang("fh", "Fasu (far, high)", FAR, HIGH, "szlr", "aiu", 5),
+        _lang("fl", "Folo (far, low)", FAR, LOW, "szlr", "eo", 6),
     )
 }
+
+# ------------------------------------------------------------------------------- more languages
+# A world with more than three languages per resource level (RQ1 adds up to twelve high-resource ones)
+# places the extra ones along a typological continuum from English: each level changes one more
+# parameter (distance 1, 3, 4, 6 between the default's near 0, mid 2 and far 7), then the levels
+# come round again, so that distance and resource still vary independently.
+CONTINUUM = (
+    ("a", "adjectives after the noun", {"adj_after": True}),
+    ("e", "negation after the verb", dict(MID, neg_after=True)),
+    ("s", "suffixing", dict(MID, neg_after=True, suffixes=True)),
+    ("v", "verb-final", dict(MID, neg_after=True, suffixes=True, order="SOV")),
+    ("n", "near", NEAR),
+    ("m", "mid", MID),
+    ("f", "far", dict(FAR, script="greek")),
+)
+# syllable inventories of the extra languages: within a script, no two languages (the default's
+# included) share a consonant and a vowel, so no CV syllable and no word
+_INVENTORIES = {
+    "latin": [(c, v) for c in ("szl", "rfv", "hwj", "cxy") for v in ("aiu", "eo")],
+    "greek": [(c, v) for c in ("ptkm", "bdgn", "szlr", "fvhw") for v in ("aiu", "eo")],
+}
+
+
+@lru_cache(maxsize=None)
+def world_languages(high: int = 3, low: int = 3) -> dict[str, ToyLanguage]:
+    """English and ``high`` high- and ``low`` low-resource synthetic languages: the default world's
+    (``LANGUAGES``; near, mid, far for each level) first, then extra ones along ``CONTINUUM``. A smaller
+    world's languages are the same languages as a larger one's, so runs on them compare.
+
+    >>> list(world_languages(4, 2))
+    ['en', 'nh', 'nl', 'mh', 'ml', 'fh', 'ah']
+    >>> [lang.distance for lang in world_languages(8, 0).values()]
+    [0, 0, 2, 7, 1, 3, 4, 6, 0]
+    """
+    from xltlib.errors import ConfigError
+
+    for name, n in (("high_languages", high), ("low_languages", low)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ConfigError(f"world.{name}: expected a whole number >= 0, got {n!r}")
+    defaults = list(LANGUAGES.values())[1:]
+    out = {"en": LANGUAGES["en"]}
+    out.update((lang.code, lang) for lang in defaults
+               if lang.code[1] == "h" and lang.code in [d.code for d in defaults if d.code[1] == "h"][:high]
+               or lang.code[1] == "l" and lang.code in [d.code for d in defaults if d.code[1] == "l"][:low])
+    # the i-th extra language of a level takes the i-th free syllable inventory of its script from the
+    # front (high) or the back (low), so that a language is the same in every world that has it
+    taken = {(level, script): 0 for level in (0, 1) for script in _INVENTORIES}
+    for i in range(max(high, low) - 3):
+        for level, (count, share) in enumerate(((high, HIGH), (low, LOW))):
+            if i + 3 >= count:
+                continue
+            letter, what, typology = CONTINUUM[i % len(CONTINUUM)]
+            script = typology.get("script", "latin")
+            k = taken[level, script]
+            if k + taken[1 - level, script] >= len(_INVENTORIES[script]):
+                raise ConfigError(f"world: {high} high- and {low} low-resource languages need more {script}-script "
+                                  f"syllable inventories than the toy world has (12 high with 3 low fit)")
+            taken[level, script] += 1
+            cons, vows = _INVENTORIES[script][k if level == 0 else -1 - k]
+            nth = 1 + sum(c.startswith(letter + "hl"[level]) for c in out)
+            code = f"{letter}{'hl'[level]}{nth if nth > 1 else ''}"
+            name = f"{what}, {('high', 'low')[level]} resource" + (f" #{nth}" if nth > 1 else "")
+            out[code] = _lang(code, name, typology, share, cons, vows, 7 + 2 * i + level)
+    return out

@@ -63,9 +63,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("XLT_CACHE", Path.home() / ".cache" / "xltlib"))
 
 
-def model_key(size: str, seed: int = 0) -> str:
+def model_key(size: str, seed: int = 0, languages: dict = LANGUAGES) -> str:
+    """The pretrained model's cache key: the world version, the size, the seed and every language of the
+    world (what decides the corpus and the tokenizer)."""
     spec = {"world": WORLD_VERSION, "size": dataclasses.asdict(SIZES[size]), "seed": seed,
-            "languages": [dataclasses.asdict(l) for l in LANGUAGES.values()]}
+            "languages": [dataclasses.asdict(l) for l in languages.values()]}
     return f"{size}-{hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
@@ -125,15 +127,15 @@ def sentence(rng: random.Random, lang) -> list:
     return second + [Token(lang.word("because"), "SCONJ")] + first
 
 
-def corpus(rng: random.Random, bilingual: float = BILINGUAL):
+def corpus(rng: random.Random, bilingual: float = BILINGUAL, languages: dict = LANGUAGES):
     """An endless stream of toy documents (1-6 sentences of one language), languages by resource share.
     A non-English document is, at rate ``bilingual``, a bilingual page instead: 1-3 sentences, each
     followed or preceded by its English translation."""
-    codes = list(LANGUAGES)
-    weights = [LANGUAGES[c].resource for c in codes]
-    en = LANGUAGES["en"]
+    codes = list(languages)
+    weights = [languages[c].resource for c in codes]
+    en = languages["en"]
     while True:
-        lang = LANGUAGES[rng.choices(codes, weights)[0]]
+        lang = languages[rng.choices(codes, weights)[0]]
         pairs = lang is not en and rng.random() < bilingual
         sentences = []
         for _ in range(rng.randint(1, 3) if pairs else rng.randint(1, 6)):
@@ -148,23 +150,25 @@ def corpus(rng: random.Random, bilingual: float = BILINGUAL):
         yield " ".join(sentences)
 
 
-def train_tokenizer(size: ToyModelSize, seed: int = 0, n_docs: int = 20000):
+def train_tokenizer(size: ToyModelSize, seed: int = 0, n_docs: int = 20000, languages: dict = LANGUAGES):
     """XLM-R's own tokenizer class (a SentencePiece-style Unigram model) over a vocabulary learned here.
 
     BPE training picks the pieces (frequent words whole, rare ones in parts); each piece is then scored
     by its log frequency in the corpus, which is what a Unigram model's Viterbi segmentation needs.
+    ``size.vocab`` pieces for the default world's seven languages, as many per language for a larger world.
     """
     from collections import Counter
 
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import XLMRobertaTokenizer
 
-    stream = corpus(random.Random(seed))
+    stream = corpus(random.Random(seed), languages=languages)
     docs = [next(stream) for _ in range(n_docs)]
+    vocab_size = round(size.vocab * len(languages) / len(LANGUAGES))
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
     bpe.pre_tokenizer = pre_tokenizers.Metaspace()
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order
-    bpe.train_from_iterator(docs, trainers.BpeTrainer(vocab_size=size.vocab, special_tokens=specials,
+    bpe.train_from_iterator(docs, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                                       show_progress=False))
     counts = Counter(piece for enc in bpe.encode_batch(docs) for piece in enc.tokens)
     total = sum(counts.values())
@@ -229,13 +233,13 @@ def length_batches(tokenizer, documents, max_tokens: int, max_len: int, rng: ran
             yield ids, (ids != tokenizer.pad_token_id).long()
 
 
-def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) -> dict:
+def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True, languages: dict = LANGUAGES) -> dict:
     from transformers import XLMRobertaForMaskedLM
 
     size = SIZES[size_name]
     torch.manual_seed(seed)
     t0 = time.time()
-    tokenizer = train_tokenizer(size, seed)
+    tokenizer = train_tokenizer(size, seed, languages=languages)
     model = XLMRobertaForMaskedLM(model_config(size, tokenizer))
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
@@ -244,7 +248,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
     from xltlib.train import linear_schedule, optimizer_step
 
     sched = linear_schedule(opt, size.steps, 0.05)
-    batches = length_batches(tokenizer, corpus(random.Random(seed + 1)), size.batch * size.seq_len, size.seq_len,
+    batches = length_batches(tokenizer, corpus(random.Random(seed + 1), languages=languages), size.batch * size.seq_len, size.seq_len,
                              random.Random(seed + 2))
     gen = torch.Generator().manual_seed(seed)
     losses, tokens = [], 0
@@ -266,6 +270,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
         if step % 50 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
     meta = {"size": size_name, "config": dataclasses.asdict(size), "seed": seed, "world_version": WORLD_VERSION,
+            "languages": list(languages),
             "seconds": round(time.time() - t0, 1), "tokens": tokens, "final_loss": sum(losses[-50:]) / len(losses[-50:]),
             "loss_curve": [round(sum(losses[i:i + 50]) / len(losses[i:i + 50]), 4) for i in range(0, len(losses), 50)],
             "parameters": sum(p.numel() for p in model.parameters())}
@@ -275,16 +280,17 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True) ->
     return meta
 
 
-def toy_model(size: str = "base", seed: int = 0, progress: bool = True) -> Path:
-    """The directory of the pretrained toy XLM-R of ``size``, training it on first use (atomic, cached; built
-    once under a file lock when several processes ask at the same time)."""
+def toy_model(size: str = "base", seed: int = 0, progress: bool = True, languages: dict = LANGUAGES) -> Path:
+    """The directory of the pretrained toy XLM-R of ``size`` for a world's ``languages`` (default: the default
+    world's), training it on first use (atomic, cached; built once under a file lock when several processes
+    ask at the same time)."""
     from xltlib.locking import file_lock
 
     if size not in SIZES:
         from xltlib.errors import ConfigError
 
         raise ConfigError(f"toy model size {size!r} is not one of {', '.join(SIZES)}")
-    final = cache_root() / "toy" / model_key(size, seed)
+    final = cache_root() / "toy" / model_key(size, seed, languages)
     if (final / "xlt_toy.json").exists():
         return final
     try:
@@ -299,7 +305,7 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True) -> Path:
         tmp = final.with_name(final.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        meta = pretrain(size, tmp, seed, progress)
+        meta = pretrain(size, tmp, seed, progress, languages)
         log.info("pretrained toy-%s in %.0fs (%d tokens, final MLM loss %.3f)", size, meta["seconds"],
                  meta["tokens"], meta["final_loss"])
         shutil.rmtree(final, ignore_errors=True)
