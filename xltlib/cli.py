@@ -49,9 +49,8 @@ def _tasks(args) -> int:
 
 
 def _toy_build(args) -> int:
-    from xltlib.toy.pretrain import toy_model
-
     from xltlib.toy.data import ToyWorld
+    from xltlib.toy.pretrain import toy_model
 
     world = ToyWorld(high_languages=args.high_languages, low_languages=args.low_languages)
     path = toy_model(args.size, seed=args.seed, progress=sys.stderr.isatty(), languages=world.languages)

@@ -163,7 +163,8 @@ class ToyProfile(Profile):
         from xltlib.toy.pretrain import model_key
 
         # the languages are in the model's key (they decide its corpus and tokenizer)
-        sizes = {k: v for k, v in dataclasses.asdict(self.world).items() if k not in ("high_languages", "low_languages")}
+        sizes = dataclasses.asdict(self.world)
+        del sizes["high_languages"], sizes["low_languages"]
         return {"profile": self.name, "world": model_key(self.model, languages=self.world.languages), "sizes": sizes}
 
     def source_of(self, task, lang, split) -> str:

@@ -23,18 +23,18 @@ from functools import cached_property, lru_cache
 from xltlib.toy import world as W
 
 # every meaning a language must name; SYNONYMS get two forms (paraphrase analogs)
+ENGLISH_SYNONYMS = {"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),
+                    "small": ("small", "little"), "house": ("house", "home"), "find": ("find", "discover"),
+                    "good": ("good", "fine"), "bad": ("bad", "poor")}
+SYNONYMS = tuple(ENGLISH_SYNONYMS)
 FUNCTION_WORDS = ("the", "a", "not", "in", "is", "who", "what", "where", "when", "because", "then", "and")
 MEANINGS = tuple(dict.fromkeys(
     [n for ns in W.CLASSES.values() for n in ns] + list(W.HYPERNYMS) + list(W.VERBS) + ["lose"]
     + list(W.ADJECTIVES) + list(W.SENTIMENT) + list(W.PLACES) + list(W.TIMES) + list(FUNCTION_WORDS)
 ))
-SYNONYMS = ("buy", "see", "big", "small", "house", "find", "good", "bad")
 # loanwords: the English form, in the language's script (as "taxi" or "radio" travel). The only shared
 # words besides names; without them the tiny model aligned structure but hardly any word meanings.
 LOANWORDS = ("car", "bike", "lamp", "soup", "cake", "ball", "school", "market", "rice")
-ENGLISH_SYNONYMS = {"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),
-                    "small": ("small", "little"), "house": ("house", "home"), "find": ("find", "discover"),
-                    "good": ("good", "fine"), "bad": ("bad", "poor")}
 ENGLISH_FORMS = frozenset(MEANINGS) | {w for forms in ENGLISH_SYNONYMS.values() for w in forms}
 _SCRIPTS = {"latin": None, "cyrillic": 0x0430, "greek": 0x03B1}  # lowercase a-z -> a disjoint block
 
@@ -259,11 +259,9 @@ def world_languages(high: int = 3, low: int = 3) -> dict[str, ToyLanguage]:
     for name, n in (("high_languages", high), ("low_languages", low)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ConfigError(f"world.{name}: expected a whole number >= 0, got {n!r}")
-    defaults = list(LANGUAGES.values())[1:]
-    out = {"en": LANGUAGES["en"]}
-    out.update((lang.code, lang) for lang in defaults
-               if lang.code[1] == "h" and lang.code in [d.code for d in defaults if d.code[1] == "h"][:high]
-               or lang.code[1] == "l" and lang.code in [d.code for d in defaults if d.code[1] == "l"][:low])
+    high_codes, low_codes = ([c for c in LANGUAGES if c.endswith(level)] for level in "hl")
+    kept = {"en", *high_codes[:high], *low_codes[:low]}
+    out = {c: lang for c, lang in LANGUAGES.items() if c in kept}
     # the i-th extra language of a level takes the i-th free syllable inventory of its script from the
     # front (high) or the back (low), so that a language is the same in every world that has it
     taken = {(level, script): 0 for level in (0, 1) for script in _INVENTORIES}

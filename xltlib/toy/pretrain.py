@@ -248,8 +248,8 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True, la
     from xltlib.train import linear_schedule, optimizer_step
 
     sched = linear_schedule(opt, size.steps, 0.05)
-    batches = length_batches(tokenizer, corpus(random.Random(seed + 1), languages=languages), size.batch * size.seq_len, size.seq_len,
-                             random.Random(seed + 2))
+    documents = corpus(random.Random(seed + 1), languages=languages)
+    batches = length_batches(tokenizer, documents, size.batch * size.seq_len, size.seq_len, random.Random(seed + 2))
     gen = torch.Generator().manual_seed(seed)
     losses, tokens = [], 0
     model.train()
