@@ -101,16 +101,22 @@ def phase1_sweep(size: str, task: str, lr_ratios, epochs, seed: int = 0, languag
     return rows
 
 
+def _frame(rows):
+    """``phase1_sweep``'s rows as a table, with each language's resource level (high | low)."""
+    import pandas as pd
+
+    from xltlib.toy.language import HIGH, LANGUAGES
+
+    frame = pd.DataFrame(rows)
+    frame["resource"] = frame["language"].map(lambda c: "high" if LANGUAGES[c].resource >= HIGH else "low")
+    return frame
+
+
 def summary(rows):
     """Mean retrieval accuracy and cosine gap over the high- and the low-resource languages, per phase-1
     configuration (lr_ratio 0, epochs 0: the pretrained encoder) and layer, beside phase 1's steps and final
     training loss (``rows``: ``phase1_sweep``'s)."""
-    import pandas as pd
-
-    from xltlib.toy.language import LANGUAGES
-
-    frame = pd.DataFrame(rows)
-    frame["resource"] = frame["language"].map(lambda c: "high" if LANGUAGES[c].resource >= 0.5 else "low")
+    frame = _frame(rows)
     keys = ["task", "lr_ratio", "epochs", "layer"]
     out = frame.pivot_table(index=keys, columns="resource", values=["retrieval", "gap"], aggfunc="mean")
     out.columns = [f"{v} ({r})" for v, r in out.columns]
@@ -126,12 +132,8 @@ def plot(rows, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    from xltlib.toy.language import LANGUAGES
-
-    frame = pd.DataFrame(rows)
-    frame["resource"] = frame["language"].map(lambda c: "high" if LANGUAGES[c].resource >= 0.5 else "low")
+    frame = _frame(rows)
     mean = frame.groupby(["lr_ratio", "epochs", "layer", "resource"])["retrieval"].mean().reset_index()
     start = mean[mean["epochs"] == 0]
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), sharex=True)

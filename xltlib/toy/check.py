@@ -16,7 +16,7 @@ from xltlib.model import TransferModel
 from xltlib.phases import dev_task, fine_tune_target, head_name, training_chain, zero_shot
 from xltlib.profiles import toy_train_config
 from xltlib.tasks import Format
-from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld, toy_spec
+from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
 from xltlib.toy.pretrain import toy_model
 
 
@@ -52,10 +52,10 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
 
 def majority(task: str, world: ToyWorld) -> float | None:
     """English dev score of always answering the most frequent class or choice (None: no such baseline)."""
-    spec = toy_spec(task)
+    spec = world.spec(task)
     if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
         return None
-    chain = training_chain(spec, toy_spec)
+    chain = training_chain(spec, world.spec)
     dev = world.load(dev_task(chain[-1]), "en", "dev").examples
     labels = [e.label for e in dev]
     return 100.0 * max(labels.count(l) for l in set(labels)) / len(labels)
@@ -81,7 +81,7 @@ def format_table(result: dict, world: ToyWorld = ToyWorld()) -> str:
     """Targets: zero-shot test scores per language; intermediate tasks: English dev, beside the majority
     baseline where there is one."""
     langs = list(dict.fromkeys(l for per in result.values() for l in per))
-    names = {t: t if toy_spec(t).role == "target" else f"{t} (dev)" for t in result}
+    names = {t: t if world.spec(t).role == "target" else f"{t} (dev)" for t in result}
     width = max([len(n) for n in names.values()] + [4]) + 1
     lines = ["task".ljust(width) + " ".join(f"{l:>11}" for l in langs) + "   majority",
              " " * width + " ".join(f"{'pre/ctl':>11}" for _ in langs)]
