@@ -1,5 +1,5 @@
 """Real examples and the real tokenizer for the benchmarks: XTREME's own files (tests/data/xtreme, excerpts of
-its download folder) tokenized by XLM-R's sentencepiece model (tests/data/xlmr-sentencepiece.bpe.model.xz),
+its download folder) tokenized by XLM-R's sentencepiece model (xltlib/assets/xlmr-sentencepiece.bpe.model.xz),
 so that sequence lengths, padding and batch widths are those of the real data.
 
     tok = real_tokenizer()                         # or tokenizer_for(vocab): ids folded for toy sizes
@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 XTREME = DATA / "xtreme"
-SPM = DATA / "xlmr-sentencepiece.bpe.model.xz"
+from xltlib.tokenizer import REAL_MODEL_XZ as SPM  # noqa: E402
 
 
 class Shape(NamedTuple):

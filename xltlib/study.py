@@ -89,6 +89,19 @@ class Study:
     # toy profiles: fields of the toy world to change, as (field, value) pairs (YAML: a mapping), e.g. the
     # recipe's learning-rate ratios or the intermediate sets' size (xltlib.toy.data.ToyWorld); in run keys
     world: tuple[tuple[str, object], ...] = ()
+    # real encoders on a CPU (docs/real_cpu.md); each enters run keys only when set
+    retrieval_layer: int | str | None = None  # "last" or a layer index; default: XTREME's 14 of 24, scaled
+    retrieval_prefix: str | None = None  # text put before every retrieval sentence (E5: "query: ")
+    freeze_embeddings: bool = False  # the word-embedding matrix stays as pretrained (phases 1 and 2)
+    target_size: float | None = None  # a target's English training set: a fraction or a count (like size)
+    eval_size: int | None = None  # dev / test sets (not retrieval): their first this many examples
+    random_weights: bool = False  # the model's architecture and tokenizer, randomly initialized (a control)
+    learning_rate: float | None = None  # every fine-tuning's peak rate (default: the profile's recipe)
+    # per target (YAML: a mapping), where the data a researcher holds differs from the benchmark's: the English
+    # task it fine-tunes on (e.g. {xquad: tydiqa} without SQuAD), and the split its languages are scored on
+    # (e.g. {udpos: dev} where the test labels are blanked, as in XTREME's download folder)
+    train_on: tuple[tuple[str, str], ...] = ()
+    eval_split: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def backend(self) -> Profile:
@@ -120,10 +133,33 @@ class Study:
         mlm = self.backend.source_spec(task)
         return tuple(l for l in dict.fromkeys(["en"] + langs) if l in mlm.train_languages)
 
+    def target_spec(self, task: str) -> TaskSpec:
+        """A target's spec as this study evaluates it: the profile's, with the study's training task for it
+        (``train_on``), retrieval layer and prefix."""
+        spec = self.backend.target_spec(task)
+        if task in dict(self.train_on):
+            spec = dataclasses.replace(spec, train_task=dict(self.train_on)[task])
+        if spec.retrieval is None or (self.retrieval_layer is None and self.retrieval_prefix is None):
+            return spec
+        retrieval = spec.retrieval
+        if self.retrieval_layer is not None:
+            layer = -1 if self.retrieval_layer == "last" else self.retrieval_layer
+            retrieval = dataclasses.replace(retrieval, layer=layer, of_layers=None)
+        if self.retrieval_prefix is not None:
+            retrieval = dataclasses.replace(retrieval, prefix=self.retrieval_prefix)
+        return dataclasses.replace(spec, retrieval=retrieval)
+
+    def engine_key(self) -> dict:
+        """The study-wide choices that change how every phase trains (the ones set, so that run keys made
+        before these fields existed stay valid)."""
+        return {k: v for k, v in (("freeze_embeddings", self.freeze_embeddings),
+                                  ("random_weights", self.random_weights), ("lr", self.learning_rate)) if v}
+
     def train_config(self, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
         """The profile's recipe for ``spec``, its epochs (or ``epochs``) scaled by ``train_scale``."""
         cfg = self.backend.train_config(spec, seed)
-        return dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * self.train_scale)
+        cfg = dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * self.train_scale)
+        return cfg if self.learning_rate is None else dataclasses.replace(cfg, lr=self.learning_rate)
 
 
 def _digest(obj) -> str:
@@ -135,6 +171,8 @@ def _spec_digest(spec: TaskSpec) -> str:
     d = dataclasses.asdict(spec)
     for prose in ("title", "notes"):
         d.pop(prose, None)
+    if d.get("retrieval") and not d["retrieval"]["prefix"]:
+        del d["retrieval"]["prefix"]  # added after 0.2.0: absent when unused, so earlier run keys stay valid
     return _digest(d)
 
 
@@ -148,11 +186,16 @@ class Run:
     def _base(self) -> dict:
         s = self.study
         return {**s.backend.key(), "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
-                "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE}
+                "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE, **s.engine_key()}
 
     @property
     def spec(self) -> TaskSpec:
-        return self.study.backend.target_spec(self.target)
+        return self.study.target_spec(self.target)
+
+    @property
+    def eval_split(self) -> str:
+        """The split the target's languages are scored on: "test", or the study's ``eval_split`` for it."""
+        return dict(self.study.eval_split).get(self.target, "test")
 
     @property
     def phase1_seed(self) -> int:
@@ -182,7 +225,7 @@ class Run:
         """Every (task, language, split) phases 2 and 3 read (phase 1's: ``phase1_reads``)."""
         spec, out = self.spec, self.chain_reads()
         for lang in self.languages():
-            out.append((spec.name, lang, "test"))
+            out.append((spec.name, lang, self.eval_split))
             if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1":
                 out.append((spec.name, lang, "dev"))  # BUCC: the threshold is tuned on dev
         return out
@@ -194,8 +237,20 @@ class Run:
         chain = self.chain()
         if not chain:
             return None
+        size = {k: getattr(self.study, k) for k in ("target_size", "eval_size") if getattr(self.study, k) is not None}
         return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
-                                "data": self.study.backend.data_key(self.chain_reads())})
+                                "data": self.study.backend.data_key(self.chain_reads()), **size})
+
+    def _budget(self) -> dict:
+        """What of the study's evaluation and phase-2 budget decides this run, where set (absent otherwise,
+        so that earlier run keys stay valid): the split scored, the cap on scored sets, the target's
+        English training-set size."""
+        out = {} if self.eval_split == "test" else {"eval_split": self.eval_split}
+        if self.study.eval_size is not None and self.spec.format is not Format.RETRIEVAL:
+            out["eval_size"] = self.study.eval_size
+        if self.study.target_size is not None and self.chain():
+            out["target_size"] = self.study.target_size
+        return out
 
     @property
     def phase1_key(self) -> str | None:
@@ -211,7 +266,7 @@ class Run:
     def id(self) -> str:
         return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
                         "spec": _spec_digest(self.spec), "languages": list(self.languages()),
-                        "data": self.study.backend.data_key(self.reads())})
+                        "data": self.study.backend.data_key(self.reads()), **self._budget()})
 
     def languages(self) -> tuple[str, ...]:
         spec, wanted = self.spec, self.study.languages
@@ -270,10 +325,11 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
     for key in ("targets", "languages", "seeds"):
         if key in data:
             data[key] = _tuple(data[key], f"{key}")
-    if isinstance(data.get("world"), dict):
-        data["world"] = tuple(sorted(data["world"].items()))
-    elif data.get("world") is None:
-        data.pop("world", None)
+    for key in ("world", "train_on", "eval_split"):  # mappings, held as sorted (key, value) pairs
+        if isinstance(data.get(key), dict):
+            data[key] = tuple(sorted(data[key].items()))
+        elif data.get(key) is None:
+            data.pop(key, None)
     study = Study(name=data.pop("name", name), intermediate=setups, **data)
     validate(study)
     return study
@@ -305,6 +361,11 @@ def _is_int(v) -> bool:
 
 def _strings(v) -> bool:
     return isinstance(v, tuple) and all(isinstance(x, str) and x for x in v)
+
+
+def _pairs(v) -> bool:
+    return isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                                        for p in v)
 
 
 def _shown(v):
@@ -352,6 +413,17 @@ STUDY_CHECKS = {
     "phase1_seed": _need(lambda v: v is None or (_is_int(v) and v >= 0), "a non-negative integer seed"),
     "world": _need(lambda v: isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
                                                           for p in v), "a mapping of toy world fields"),
+    "retrieval_layer": _need(lambda v: v is None or v == "last" or (_is_int(v) and v >= 0),
+                             "'last' or a layer index (0 = the embeddings)"),
+    "retrieval_prefix": _need(lambda v: v is None or isinstance(v, str), "a string (e.g. 'query: ')"),
+    "freeze_embeddings": _need(lambda v: isinstance(v, bool), "true or false"),
+    "target_size": _size,
+    "eval_size": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive whole number of examples"),
+    "random_weights": _need(lambda v: isinstance(v, bool), "true or false"),
+    "train_on": _need(lambda v: _pairs(v), "a mapping of target -> English training task"),
+    "eval_split": _need(lambda v: _pairs(v) and all(x in ("dev", "test") for _, x in v),
+                        "a mapping of target -> dev or test"),
+    "learning_rate": _need(lambda v: v is None or (_is_number(v) and 0 < v < 1), "a learning rate (0 < lr < 1)"),
 }
 SETUP_CHECKS = {
     "name": _need(lambda v: isinstance(v, str) and v, "a non-empty string"),
@@ -398,6 +470,19 @@ def validate(study: Study) -> None:
         if spec.role != "target":
             raise ConfigError(f"targets: {target!r} is an {spec.role} task, not a target task")
         all_langs |= set(spec.languages)
+    for field in ("train_on", "eval_split"):
+        extra = [t for t, _ in getattr(study, field) if t not in study.targets]
+        if extra:
+            raise ConfigError(f"{field}: {', '.join(extra)} not among the study's targets ({', '.join(study.targets)})")
+    for target, task in study.train_on:
+        spec, train = backend.target_spec(target), _known(backend.source_spec, task, f"train_on.{target}")
+        if train.format is not spec.format or (spec.labels and train.labels != spec.labels) or \
+                "en" not in train.train_languages:
+            raise ConfigError(f"train_on.{target}: {task} ({train.format.value}) cannot train {target} "
+                              f"({spec.format.value}): it needs the same format and labels and English training data")
+    for target, split in study.eval_split:
+        if split not in backend.target_spec(target).splits():
+            raise ConfigError(f"eval_split.{target}: {target} has no {split} split")
     if study.languages is not None:
         bad = [l for l in study.languages if l not in all_langs]
         if bad:

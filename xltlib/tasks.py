@@ -78,18 +78,26 @@ class RetrievalSpec:
     """
 
     layer: int = 14
-    of_layers: int = 24
+    of_layers: int | None = 24  # None: ``layer`` is an index whatever the depth (-1: the last layer)
     pooling: str = "mean"
     # subtract each side's mean embedding before comparing (removes the language-identity direction;
     # Libovicky et al. 2020). Off for XTREME, whose published numbers do not centre; on in the toy world.
     center: bool = False
+    prefix: str = ""  # put before every sentence (E5 was trained with "query: "; a study's retrieval_prefix)
 
     def layer_for(self, num_layers: int) -> int:
         """The layer to pool for an encoder with ``num_layers`` layers.
 
         >>> RetrievalSpec().layer_for(24), RetrievalSpec().layer_for(12), RetrievalSpec().layer_for(4)
         (14, 7, 2)
+        >>> RetrievalSpec(layer=-1, of_layers=None).layer_for(12), RetrievalSpec(layer=3, of_layers=None).layer_for(12)
+        (12, 3)
         """
+        if self.of_layers is None:
+            if self.layer > num_layers:
+                raise ValueError(f"retrieval_layer: {self.layer} is deeper than the model's {num_layers} layers "
+                                 f"(0 = the embeddings, {num_layers} = the last)")
+            return num_layers if self.layer == -1 else self.layer
         return max(1, min(num_layers, round(self.layer * num_layers / self.of_layers)))
 
 

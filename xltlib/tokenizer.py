@@ -1,4 +1,4 @@
-"""XLM-R's tokenizer from a Hub id or a directory, and the real sentencepiece model this checkout ships.
+"""XLM-R's tokenizer from a Hub id or a directory, and the real sentencepiece model this package ships.
 
     from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
     tok = load_tokenizer("FacebookAI/xlm-roberta-large")   # Hub id (or cache / XLT_HUB_MIRROR) or model dir
@@ -23,8 +23,8 @@ from pathlib import Path
 from xltlib.errors import DataUnavailableError
 
 SENTENCEPIECE = "sentencepiece.bpe.model"
-# XLM-R's sentencepiece model, xz-compressed (tests/data/README.md: source and license)
-REAL_MODEL_XZ = Path(__file__).resolve().parents[1] / "tests" / "data" / "xlmr-sentencepiece.bpe.model.xz"
+# XLM-R's sentencepiece model, xz-compressed, shipped with the package (xltlib/assets/README.md: source, license)
+REAL_MODEL_XZ = Path(__file__).resolve().parent / "assets" / "xlmr-sentencepiece.bpe.model.xz"
 
 
 def real_tokenizer_dir(dest, source=REAL_MODEL_XZ) -> Path:
@@ -37,7 +37,7 @@ def real_tokenizer_dir(dest, source=REAL_MODEL_XZ) -> Path:
     source = Path(source)
     if not source.is_file():
         raise DataUnavailableError(f"{source}: XLM-R's sentencepiece model is not there (it ships in the "
-                                   f"checkout's tests/data/); pass source= or a tokenizer directory instead")
+                                   f"package's assets/); pass source= or a tokenizer directory instead")
     dest.mkdir(parents=True, exist_ok=True)
     partial = dest / f".{SENTENCEPIECE}.{os.getpid()}"
     try:

@@ -15,9 +15,12 @@ Layouts under the directory ``DIR`` (first match wins):
    XQuAD and TyDiQA files, every XCOPA test label 0, Tatoeba's English side sorted, no BUCC test gold):
    such a split raises ``BlankedLabelsError`` saying so, is never scored, and ``holds`` is False for it
    (a study then reads that split from the Hub).
-3. CCG: ``DIR/ccg/<split>.tsv`` with ``tokens<TAB>tags`` per line (both space-separated) and optionally
+3. SST-2 as GLUE's download script leaves it: ``DIR/SST-2/{train,dev}.tsv``. CCG: ``DIR/ccg/<split>.tsv`` with ``tokens<TAB>tags`` per line (both space-separated) and optionally
    ``DIR/ccg/tags_to_id.json`` (jiant's tag map) to fix the tag order; otherwise the tag set comes from
-   the data. Tatoeba as LASER ships it: ``DIR/tatoeba/tatoeba.<iso3>-eng.<iso3>`` and ``.eng``.
+   the data.
+4. Tatoeba as LASER ships it (gold-aligned, ISO 639-3 codes: ``cmn`` for zh): ``tatoeba.<iso3>-eng.<iso3>``
+   and ``.eng`` under ``DIR/tatoeba/``, ``DIR/tatoeba/v1/`` or ``DIR/v1/`` (LASER's ``data/tatoeba`` as
+   DIR). Read before XTREME's copy, whose sorted English side cannot be scored.
 
 Text files are read as UTF-8 (a byte-order mark is dropped); a line that is not UTF-8 is a malformed row
 (``not_utf8``) under the malformed-row policy, never a traceback.
@@ -236,6 +239,20 @@ def _tatoeba_laser(path: Path, spec: TaskSpec, lang: str, split: str):
     return _aligned(path, path.with_suffix(".eng"), lang)
 
 
+def _glue_single(path: Path, spec: TaskSpec, lang: str, split: str):
+    """GLUE's single-sentence TSV (SST-2): a ``sentence<TAB>label`` header, then a label index per row."""
+    for i, row in _tsv_rows(path):
+        if isinstance(row, Exception):
+            yield i, row
+        elif i == 1 and row == ["sentence", "label"]:
+            continue
+        elif len(row) != 2 or not row[1].strip().isdigit() or int(row[1]) >= len(spec.labels):
+            yield i, ValueError(f"expected 'sentence<TAB>label' with a label index below {len(spec.labels)}, "
+                                f"found {row!r}")
+        else:
+            yield i, ClassificationExample(f"{split}-{i}", row[0].strip(), None, spec.labels[int(row[1])], lang)
+
+
 def _ccg(path: Path, spec: TaskSpec, lang: str, split: str):
     for i, row in _tsv_rows(path):
         if isinstance(row, Exception):
@@ -328,8 +345,13 @@ XTREME_LAYOUT: dict[tuple[str, str], Layout] = {
 # other layouts a researcher may hold
 OTHER_LAYOUT: dict[tuple[str, str], Layout] = {
     **{("ccg", s): Layout("ccg/{split}.tsv", _ccg) for s in ("train", "dev", "test")},
-    ("tatoeba", "test"): Layout("tatoeba/tatoeba.{iso3}-eng.{iso3}", _tatoeba_laser),
+    **{("sst2", s): Layout("SST-2/{split}.tsv", _glue_single) for s in ("train", "dev")},  # GLUE's download
 }
+# Tatoeba as LASER ships it (facebookresearch/LASER data/tatoeba/v1: line i of one file translates line i of
+# the other; XTREME's download script fetches these, then sorts the English side): under tatoeba/, under
+# tatoeba/v1/, or the v1/ folder of a LASER checkout's data/tatoeba given as DIR itself
+TATOEBA_LASER = tuple(Layout(f"{where}tatoeba.{{iso3}}-eng.{{iso3}}", _tatoeba_laser)
+                      for where in ("tatoeba/", "tatoeba/v1/", "v1/"))
 
 
 @lru_cache(maxsize=256)
@@ -355,11 +377,12 @@ class LocalData:
     def candidates(self, spec: TaskSpec, lang: str, split: str) -> list[tuple[Path, Callable | None, Callable | None]]:
         """Every path that could hold the split, in the order they are tried."""
         out = [(self.root / spec.name / lang / f"{split}.{ext}", None, None) for ext in ("jsonl", "parquet")]
-        for table in (XTREME_LAYOUT, OTHER_LAYOUT):
-            layout = table.get((spec.name, split))
-            if layout is not None:
-                rel = layout.path.format(lang=lang, split=split, iso3=_iso3(lang))
-                out.append((self.root / rel, layout.read, layout.blanked))
+        layouts = [table[spec.name, split] for table in (XTREME_LAYOUT, OTHER_LAYOUT) if (spec.name, split) in table]
+        if (spec.name, split) == ("tatoeba", "test"):
+            layouts = list(TATOEBA_LASER) + layouts  # gold-aligned: before XTREME's sorted copy
+        for layout in layouts:
+            rel = layout.path.format(lang=lang, split=split, iso3=_iso3(lang))
+            out.append((self.root / rel, layout.read, layout.blanked))
         return out
 
     def find(self, spec: TaskSpec, lang: str, split: str) -> Found | None:
