@@ -45,10 +45,12 @@ def test_bad_study_fails_before_training_naming_the_field(change, message):
         study_from_dict({**SMALL, **change})
 
 
-def test_missing_model_offline_fails_at_validation(monkeypatch):
+def test_a_missing_model_fails_when_the_study_runs_not_when_it_is_validated(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    study = study_from_dict({"name": "x", "profile": "xtreme", "model": "no-such/model", "targets": ["xnli"]})
     with pytest.raises(Exception, match="could not load model no-such/model"):
-        study_from_dict({"name": "x", "profile": "xtreme", "model": "no-such/model", "targets": ["xnli"]})
+        run_study(study, tmp_path / "out")
+    assert not (tmp_path / "out" / "results").exists()  # before anything trained
 
 
 def test_runs_are_keyed_by_what_determines_them():

@@ -71,11 +71,17 @@ def train_languages(profile: str, tasks: list[str]) -> list[str]:
 
 
 def parameters(model_dir: str) -> int:
-    """The encoder's parameter count, from its config alone (built on the meta device: no weights loaded)."""
+    """The encoder's parameter count without its weights: from ``tables/models.tsv`` or the directory's
+    ``config.json`` (``xltlib.models``: no Hub), else built from its config on the meta device."""
     import torch
     from transformers import AutoConfig, AutoModel
 
     from xltlib.hfhub import load_pretrained
+    from xltlib.models import model_size
+
+    known = model_size(model_dir).parameters
+    if known is not None:
+        return known
 
     config = load_pretrained(AutoConfig, model_dir)
     with torch.device("meta"):

@@ -345,6 +345,7 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
     if todo:
+        study.backend.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
         study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}))
         (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
     todo_groups = groups(todo)
