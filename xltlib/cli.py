@@ -94,7 +94,7 @@ def _run(args) -> int:
     slurm = _json_option("--slurm", args.slurm)
     try:
         counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
-                           slurm=slurm, workers=args.workers)
+                           slurm=slurm, workers=args.workers, report=None if args.quiet else sys.stderr)
     except KeyboardInterrupt:
         from xltlib.results import is_done
 
@@ -153,7 +153,7 @@ def _reports(args) -> int:
     from xltlib.reports import build_reports, parse_params
 
     pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
-                          folder=args.notebooks)
+                          folder=args.notebooks, report=sys.stderr)
     for page in pages:
         print(page)
     return 0
@@ -230,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the notebooks read the same from XLT_SLURM)")
     p.add_argument("--workers", type=int, default=1,
                    help="local executor: runs at once, in separate processes (CPU: toy models; default 1)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress (by default: a line per finished run or per "
+                   "minute on stderr, and a bar in a terminal)")
     p.set_defaults(func=_run)
     p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")
     p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"])
