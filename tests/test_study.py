@@ -53,6 +53,17 @@ def test_a_missing_model_fails_when_the_study_runs_not_when_it_is_validated(monk
     assert not (tmp_path / "out" / "results").exists()  # before anything trained
 
 
+def test_xlt_results_says_when_a_directory_holds_no_results(tmp_path, capsys):
+    from xltlib.cli import main
+
+    assert main(["results", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"no results in {tmp_path}: it is not a study's output" in err
+    (tmp_path / "study.json").write_text("{}")
+    assert main(["results", str(tmp_path)]) == 2
+    assert "no run of its study has finished yet" in capsys.readouterr().err
+
+
 def test_runs_are_keyed_by_what_determines_them():
     study = study_from_dict(SMALL)
     runs = study.runs()

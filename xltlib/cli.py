@@ -7,7 +7,7 @@
                                              English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
                                              run or resume a study
-    xlt results DIR                          the study's tidy results table as CSV
+    xlt results DIR                          the study's tidy results table as CSV (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml [--gpu H100|H200|A100] [--json]   what a study costs: runs, trainings, tokens, GPU-hours
     xlt data audit [TASK ...] [--source hub|toy|DIR] [--tokenizer NAME_OR_DIR] [--languages L ...]
@@ -131,9 +131,16 @@ def _json_option(name: str, text: str | None) -> dict:
 
 
 def _results(args) -> int:
+    from pathlib import Path
+
     from xltlib.results import load_results
 
-    load_results(args.dir).to_csv(sys.stdout, index=False)
+    table = load_results(args.dir)
+    if table.empty:
+        why = ("no run of its study has finished yet" if (Path(args.dir) / "study.json").exists()
+               else "it is not a study's output (no study.json, no results/*.parquet)")
+        raise XltError(f"no results in {args.dir}: {why}; `xlt run STUDY.yaml --out {args.dir}` writes them")
+    table.to_csv(sys.stdout, index=False)
     return 0
 
 
