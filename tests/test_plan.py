@@ -2,36 +2,39 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from xltlib.cli import main
-from xltlib.plan import Table, plan_study
+from xltlib.plan import Table, format_plan, plan_study
 from xltlib.study import study_from_dict
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "xstilts_xtreme.yaml"
 
 
 @pytest.fixture(autouse=True)
-def offline_mirror(tmp_path, monkeypatch):
-    """XLM-R Large's config (its real sizes) in a mirror, the Hub off, and any data load an error."""
-    from transformers import XLMRobertaConfig
-
-    XLMRobertaConfig(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                     intermediate_size=4096, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
-                     pad_token_id=1, bos_token_id=0, eos_token_id=2
-                     ).save_pretrained(tmp_path / "mirror" / "FacebookAI" / "xlm-roberta-large")
-    monkeypatch.setenv("XLT_HUB_MIRROR", str(tmp_path / "mirror"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def no_model_no_data(tmp_path, monkeypatch):
+    """Any model load, request to the Hub or data load is an error: a plan reads tables only."""
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("XLT_HUB_MIRROR", raising=False)
 
     def no_data(*args, **kwargs):
         raise AssertionError(f"plan loaded data: {args[1:]}")
 
+    def no_model(*args, **kwargs):
+        raise AssertionError(f"plan loaded a model or asked the Hub: {args}")
+
     monkeypatch.setattr("xltlib.profiles.HubProfile.load", no_data)
     import datasets
     monkeypatch.setattr(datasets, "load_dataset", no_data)
+    monkeypatch.setattr("xltlib.hfhub.load_pretrained", no_model)
+    monkeypatch.setattr("xltlib.hfhub.hub_unreachable", no_model)
+    import huggingface_hub.utils
+    monkeypatch.setattr(huggingface_hub.utils, "get_session", no_model)
 
 
 def xtreme(**changes):
@@ -40,7 +43,8 @@ def xtreme(**changes):
     return study_from_dict({**study, **changes})
 
 
-def test_the_xtreme_example_plans_from_the_tables_without_the_hub(capsys):
+def test_the_xtreme_example_plans_from_the_tables_without_the_hub(capsys, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # no model load at all, offline or not
     assert main(["plan", str(EXAMPLE), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"runs", "trainings", "tokens", "gpu_hours", "hours", "assumptions"} <= set(out)
@@ -128,10 +132,41 @@ def test_splits_the_tables_lack_are_named_not_guessed():
     assert plan.gpu_hours() > 0  # the rest is counted
 
 
-@pytest.mark.parametrize("name", ["sizes", "lengths", "throughput"])
+@pytest.mark.parametrize("name", ["sizes", "lengths", "throughput", "models"])
 def test_every_table_row_says_where_its_number_comes_from(name):
     from xltlib.plan import table
 
     statuses = {r["source"].split(":")[0] for r in table(name)}
     assert statuses <= {"measured", "verified", "stand-in", "derived", "estimate", "recalled"}
     assert all(len(r["source"]) > len("estimate: ") + 10 for r in table(name))
+
+
+def test_plan_offline_with_an_empty_hub_cache(tmp_path):
+    """The issue's check, as a user runs it: HF_HUB_OFFLINE=1, an empty HF_HOME, no mirror."""
+    env = {k: v for k, v in os.environ.items() if k != "XLT_HUB_MIRROR"}
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), PYTHONPATH=str(EXAMPLE.parents[1]))
+    done = subprocess.run([sys.executable, "-m", "xltlib.cli", "plan", str(EXAMPLE), "--json"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["runs"] == 297 and out["trainings"]["phase1"] == 30 and out["tokens"]["phase1"] > 0
+    assert out["gpu_hours"] > 0 and out["model_size"]["layers"] == 24
+
+
+def test_the_plan_reads_the_model_sizes_from_the_table_or_a_directory(tmp_path):
+    plan = plan_study(xtreme())
+    assert plan.size.parameters == 558_840_832 and "model: xlm-roberta, 24 layers" in format_plan(plan)
+    # a directory holding XLM-R Large under another name: its config.json, and Large's throughput rows
+    from transformers import XLMRobertaConfig
+
+    XLMRobertaConfig(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                     intermediate_size=4096, max_position_embeddings=514, type_vocab_size=1
+                     ).save_pretrained(tmp_path / "my-encoder")
+    local = plan_study(xtreme(model=str(tmp_path / "my-encoder")))
+    assert local.size.parameters == plan.size.parameters and local.gpu_hours() == pytest.approx(plan.gpu_hours())
+    assert any("FacebookAI/xlm-roberta-large's rows" in n for n in local.notes)
+    # an unknown Hub id is counted, with a note, not refused
+    unknown = plan_study(xtreme(model="someone/some-encoder"))
+    assert unknown.tokens() == pytest.approx(plan.tokens()) and unknown.gpu_hours() is None
+    assert any("someone/some-encoder is not in xltlib/tables/models.tsv" in n for n in unknown.notes)
+    assert "sizes unknown" in format_plan(unknown)

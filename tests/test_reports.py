@@ -1,8 +1,12 @@
 """``xlt reports``: notebooks executed with Papermill, rendered to HTML, indexed."""
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 
+from xltlib.cli import main
 from xltlib.errors import ConfigError
 from xltlib.reports import build_reports, notebooks, parse_params
 
@@ -18,13 +22,25 @@ def test_every_research_question_has_a_notebook():
     assert [nb.stem[:2] for nb in notebooks()] == ["00", "01", "02", "03", "04", "05"]
 
 
-def test_a_report_is_executed_rendered_and_indexed(tmp_path, monkeypatch):
+def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError, match="unknown notebook\\(s\\) \\['99_nothing'\\]"):
         build_reports("smoke", ["99_nothing"], tmp_path)
-    pages = build_reports("smoke", ["00_xstilts_main_table"], tmp_path, {"seeds": [0]})
+    # as `xlt reports ... 2>log` runs it: stderr is not a terminal
+    assert main(["reports", "--profile", "smoke", "--only", "00_xstilts_main_table", "-p", "seeds=[0]",
+                 "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
     target = tmp_path / "smoke"
-    assert pages == [target / "00_xstilts_main_table.html"]
+    assert out.split() == [str(target / "00_xstilts_main_table.html")]
+    lines = err.splitlines()
+    assert "00_xstilts_main_table: started (notebook 1 of 1, profile smoke)" in lines
+    runs = [l for l in lines if re.fullmatch(r"00_xstilts_main_table: \S+: \d+/\d+ runs done, .+ elapsed(, .+)?", l)]
+    assert len(runs) >= 2 and runs[0].endswith("time left known once a run finishes"), err
+    done, total = map(int, re.search(r"(\d+)/(\d+) runs done", runs[-1]).groups())
+    assert done == total > 0 and runs[-1].endswith("elapsed")
+    assert re.search(r"00_xstilts_main_table: done in \d+ s", err)
+    assert "runs done" not in (target / "00_xstilts_main_table.ipynb").read_text()  # not in the notebook
+    pages = [target / "00_xstilts_main_table.html"]
     for name in ("00_xstilts_main_table.ipynb", "00_xstilts_main_table.csv", "00_gains.png",
                  "00_xstilts_main_table.seconds"):
         assert (target / name).exists(), name
@@ -34,3 +50,22 @@ def test_a_report_is_executed_rendered_and_indexed(tmp_path, monkeypatch):
     index = (tmp_path / "index.html").read_text()
     assert "smoke/00_xstilts_main_table.html" in index and "X-STILTs main table" in index
     assert list((tmp_path / "runs" / "smoke" / "results").glob("*.parquet"))  # the run cache it shares
+
+
+def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes(tmp_path):
+    import time
+
+    from xltlib.runner import Progress
+
+    stream = io.StringIO()
+    with Progress("s", 4, stream, every=0.2) as progress:
+        time.sleep(0.5)  # nothing finishes: a line "a minute" (here 0.2 s)
+        progress.update(2)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("s: 0/4 runs done, 0 s elapsed, time left known once a run finishes")
+    assert len(lines) >= 3 and lines[1].startswith("s: 0/4 runs done")
+    assert re.fullmatch(r"s: 2/4 runs done, \d+ s elapsed, about \d+ s left", lines[-1])
+    log = tmp_path / "progress.log"  # a path: the lines are appended to the file
+    with Progress("s", 1, str(log)) as progress:
+        progress.update(1)
+    assert log.read_text().splitlines()[-1].startswith("s: 1/1 runs done")

@@ -45,10 +45,23 @@ def test_bad_study_fails_before_training_naming_the_field(change, message):
         study_from_dict({**SMALL, **change})
 
 
-def test_missing_model_offline_fails_at_validation(monkeypatch):
+def test_a_missing_model_fails_when_the_study_runs_not_when_it_is_validated(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    study = study_from_dict({"name": "x", "profile": "xtreme", "model": "no-such/model", "targets": ["xnli"]})
     with pytest.raises(Exception, match="could not load model no-such/model"):
-        study_from_dict({"name": "x", "profile": "xtreme", "model": "no-such/model", "targets": ["xnli"]})
+        run_study(study, tmp_path / "out")
+    assert not (tmp_path / "out" / "results").exists()  # before anything trained
+
+
+def test_xlt_results_says_when_a_directory_holds_no_results(tmp_path, capsys):
+    from xltlib.cli import main
+
+    assert main(["results", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"no results in {tmp_path}: it is not a study's output" in err
+    (tmp_path / "study.json").write_text("{}")
+    assert main(["results", str(tmp_path)]) == 2
+    assert "no run of its study has finished yet" in capsys.readouterr().err
 
 
 def test_runs_are_keyed_by_what_determines_them():
@@ -290,11 +303,13 @@ def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_pat
 
     seen = {}
 
-    def fake_run_study(study, out, progress, executor, slurm, workers):
-        seen.update(executor=executor, slurm=slurm, workers=workers)
+    def fake_run_study(study, out, progress, executor, slurm, workers, report):
+        seen.update(executor=executor, slurm=slurm, workers=workers, report=report)
 
     monkeypatch.setattr("xltlib.runner.run_study", fake_run_study)
     monkeypatch.setenv("XLT_EXECUTOR", "slurm")
     monkeypatch.setenv("XLT_SLURM", '{"slurm_partition": "gpu", "timeout_min": 60}')
+    monkeypatch.setenv("XLT_PROGRESS", str(tmp_path / "progress.log"))  # xlt reports names the progress file
     notebook.run({"name": "a", "profile": "smoke", "targets": ["tatoeba"], "seeds": [0]}, str(tmp_path))
-    assert seen == {"executor": "slurm", "slurm": {"slurm_partition": "gpu", "timeout_min": 60}, "workers": 1}
+    assert seen == {"executor": "slurm", "slurm": {"slurm_partition": "gpu", "timeout_min": 60}, "workers": 1,
+                    "report": str(tmp_path / "progress.log")}

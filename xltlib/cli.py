@@ -7,7 +7,7 @@
                                              English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
                                              run or resume a study
-    xlt results DIR                          the study's tidy results table as CSV
+    xlt results DIR                          the study's tidy results table as CSV (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml [--gpu H100|H200|A100] [--json]   what a study costs: runs, trainings, tokens, GPU-hours
     xlt data audit [TASK ...] [--source hub|toy|DIR] [--tokenizer NAME_OR_DIR] [--languages L ...]
@@ -94,7 +94,7 @@ def _run(args) -> int:
     slurm = _json_option("--slurm", args.slurm)
     try:
         counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
-                           slurm=slurm, workers=args.workers)
+                           slurm=slurm, workers=args.workers, report=None if args.quiet else sys.stderr)
     except KeyboardInterrupt:
         from xltlib.results import is_done
 
@@ -131,9 +131,16 @@ def _json_option(name: str, text: str | None) -> dict:
 
 
 def _results(args) -> int:
+    from pathlib import Path
+
     from xltlib.results import load_results
 
-    load_results(args.dir).to_csv(sys.stdout, index=False)
+    table = load_results(args.dir)
+    if table.empty:
+        why = ("no run of its study has finished yet" if (Path(args.dir) / "study.json").exists()
+               else "it is not a study's output (no study.json, no results/*.parquet)")
+        raise XltError(f"no results in {args.dir}: {why}; `xlt run STUDY.yaml --out {args.dir}` writes them")
+    table.to_csv(sys.stdout, index=False)
     return 0
 
 
@@ -153,7 +160,7 @@ def _reports(args) -> int:
     from xltlib.reports import build_reports, parse_params
 
     pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
-                          folder=args.notebooks)
+                          folder=args.notebooks, report=sys.stderr)
     for page in pages:
         print(page)
     return 0
@@ -230,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the notebooks read the same from XLT_SLURM)")
     p.add_argument("--workers", type=int, default=1,
                    help="local executor: runs at once, in separate processes (CPU: toy models; default 1)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress (by default: a line per finished run or per "
+                   "minute on stderr, and a bar in a terminal)")
     p.set_defaults(func=_run)
     p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")
     p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"])

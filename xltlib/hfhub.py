@@ -7,11 +7,16 @@ a repo read at another revision than ``main`` (the parquet conversion of a repo 
 loading script) is cloned beside it as ``$XLT_HUB_MIRROR/<owner>/<name>@<revision>``, e.g.
 ``aps/super_glue@refs/convert/parquet`` (``huggingface-cli download --repo-type dataset aps/super_glue
 --revision refs/convert/parquet --local-dir ...``).
+
+Out of reach, huggingface_hub retries every request five times with backoff (27 s per file, offline); a
+model load therefore first asks the Hub once (``hub_unreachable``, a few seconds at most) and, when it
+does not answer, reads the local cache only and fails at once, naming the fixes.
 """
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from xltlib.errors import DataUnavailableError
@@ -44,10 +49,28 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+PROBE_TIMEOUT = 5.0  # seconds one request to the Hub may take before it counts as unreachable
+
+
+@lru_cache(maxsize=1)
+def hub_unreachable(timeout: float = PROBE_TIMEOUT) -> BaseException | None:
+    """None if the Hub answers one request (to ``$HF_ENDPOINT``) within ``timeout`` seconds, else the error
+    (asked once per process)."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(constants.ENDPOINT, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 -- any transport error of the HTTP client huggingface_hub uses
+        return exc
+    return None
+
+
 def unavailable(kind: str, what: str, cause: BaseException, local_hint: str) -> DataUnavailableError:
     """A DataUnavailableError for ``what`` (e.g. "dataset google/xtreme, config PAN-X.de, split test")."""
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    mode = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline() else "the Hub was not reachable or refused it"
+    mode = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline() else \
+        "the Hub was not reachable or refused it, and it is not in the local cache"
     return DataUnavailableError(
         f"could not load {kind} {what}: {mode} ({type(cause).__name__}: {reason}).\n"
         f"  To fix: (1) on a machine with network access, load it once to fill the cache (HF_HOME), then set "
@@ -111,10 +134,13 @@ def load_pretrained(cls, model_id: str, **kwargs):
     ...
     xltlib.errors.DataUnavailableError: could not load model no-such-org/no-such-model: ...
     """
+    where = mirrored(model_id) or model_id
+    down = None if offline() or Path(where).expanduser().is_dir() else hub_unreachable()
     try:
         with quiet():
-            return cls.from_pretrained(mirrored(model_id) or model_id, **kwargs)
+            # the Hub out of reach: the local cache only, not five retries per file
+            return cls.from_pretrained(where, **({"local_files_only": True} if down else {}), **kwargs)
     except (OSError, ValueError) as exc:
         raise unavailable(
-            "model", model_id, exc, "pass a local directory with config.json and the weights as the model"
+            "model", model_id, down or exc, "pass a local directory with config.json and the weights as the model"
         ) from None

@@ -17,6 +17,9 @@ import pandas as pd
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
 # passes its --profile explicitly and runs the notebooks without it
 PROFILE_ENV = "XLT_NOTEBOOK_PROFILE"
+# a file the notebooks' studies append their progress lines to (`xlt reports` sets it and copies the lines to
+# its stderr: a kernel's own stderr would end up in the executed notebook)
+PROGRESS_ENV = "XLT_PROGRESS"
 
 
 def profile_override(profile: str) -> str:
@@ -71,11 +74,17 @@ def train_languages(profile: str, tasks: list[str]) -> list[str]:
 
 
 def parameters(model_dir: str) -> int:
-    """The encoder's parameter count, from its config alone (built on the meta device: no weights loaded)."""
+    """The encoder's parameter count without its weights: from ``tables/models.tsv`` or the directory's
+    ``config.json`` (``xltlib.models``: no Hub), else built from its config on the meta device."""
     import torch
     from transformers import AutoConfig, AutoModel
 
     from xltlib.hfhub import load_pretrained
+    from xltlib.models import model_size
+
+    known = model_size(model_dir).parameters
+    if known is not None:
+        return known
 
     config = load_pretrained(AutoConfig, model_dir)
     with torch.device("meta"):
@@ -122,7 +131,7 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
     executor = os.environ.get("XLT_EXECUTOR", "local")
     slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
     run_study(s, runs_dir, progress=False, executor=executor, slurm=slurm,
-              workers=workers(s.profile) if executor == "local" else 1)
+              workers=workers(s.profile) if executor == "local" else 1, report=os.environ.get(PROGRESS_ENV))
     names = {r.id: r.setup.name for r in s.runs()}
     table = load_results(runs_dir)
     table = table[table["run_id"].isin(names)].reset_index(drop=True)

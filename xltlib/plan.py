@@ -11,7 +11,9 @@ The plan walks the study's own objects as the runner does: one phase-1 training 
 distinct ``Run.phase2_key`` (each task of ``Run.chain()``, plus its dev evaluations), and every run's test
 sets (``Run.reads()``). A real benchmark's data is never loaded: examples and real XLM-R tokens per example
 come from ``tables/sizes.tsv`` and ``tables/lengths.tsv``, GPU time from ``tables/throughput.tsv`` (real
-tokens/s per GPU, model, input shape, training or evaluation). Every number that rests on a table row that
+tokens/s per GPU, model, input shape, training or evaluation), and the model is never loaded: its sizes come
+from ``tables/models.tsv`` or a local directory's ``config.json`` (``xltlib.models``; a model the throughput
+table lacks takes the rows of a model with the same architecture and sizes, said in a note). Every number that rests on a table row that
 is not measured or verified is listed as an assumption, with the share of the GPU-hours that rests on it.
 A toy study (a profile with a generated ``world``) counts its generated data with the toy tokenizer, and
 has no GPU-hours: its tiny models train on CPUs.
@@ -222,6 +224,7 @@ class Plan:
     parts: list[Part]
     rates: dict = field(default_factory=dict)  # (shape, mode) -> (tokens/s, source); empty: no GPU-hours
     notes: list[str] = field(default_factory=list)
+    size: object = None  # the model's sizes (xltlib.models.ModelSize), read without loading it
 
     def tokens(self, phase: str | None = None) -> float:
         return sum(p.tokens for p in self.parts if phase in (None, p.phase))
@@ -259,7 +262,10 @@ class Plan:
         def per(phase):
             return {k: {"tokens": round(t), "gpu_hours": h} for k, (t, h) in self.by_key(phase).items()}
 
+        size = self.size
         return {"study": self.study, "profile": self.profile, "model": self.model, "gpu": self.gpu, "runs": self.runs,
+                "model_size": {k: getattr(size, k) for k in ("architecture", "layers", "hidden", "heads", "ffn",
+                                                             "vocab", "parameters", "source")} if size else None,
                 "trainings": {ph: sum(self.trainings[ph].values()) for ph in ("phase1", "phase2")},
                 "tokens": {ph: round(self.tokens(ph)) for ph in PHASES}, "gpu_hours": self.gpu_hours(),
                 "hours": {ph: self.gpu_hours(ph) for ph in PHASES} if self.rates else None,
@@ -288,23 +294,37 @@ def plan_study(study, gpu: str = "H100") -> Plan:
             trainings["phase2"]["+".join(s.name for s in run.chain())] += 1
             parts += _phase2(study, run, counts)
         parts += _evaluation(study, run, counts)
-    plan = Plan(study.name, study.profile, study.model_name, gpu, len(runs), trainings, parts)
+    plan = Plan(study.name, study.profile, study.model_name, gpu, len(runs), trainings, parts,
+                size=backend.model_size())
+    if plan.size.note:
+        plan.notes.append(plan.size.note)
     if toy:
         plan.notes.append("GPU-hours do not apply: the toy profile's tiny models train on CPU cores "
                           "(docs/benchmarks.md, 'The toy main job'); tokens are the toy tokenizer's")
         return plan
     plan.notes += [f"not counted: {task} {split} in {' '.join(sorted(set(langs)))} (no {what} in tables/{what}s.tsv)"
                    for (task, split, what), langs in sorted(counts.missing.items())]
-    rates = Table("throughput")
-    plan.rates = {(p.shape, p.mode): rates.rate(gpu, study.model_name, p.shape, p.mode) for p in parts}
-    if None in plan.rates.values():
-        plan.rates = {}
+    plan.rates = _rates(plan, gpu, study.model_name)
+    twin = plan.size.same_as()
+    if not plan.rates and twin:
+        plan.rates = _rates(plan, gpu, twin)
+        if plan.rates:
+            plan.notes.append(f"throughput: {twin}'s rows in tables/throughput.tsv, the same architecture and "
+                              f"sizes as {study.model_name} (tables/models.tsv)")
+    if not plan.rates:
         plan.notes.append(f"no throughput for model {study.model_name} on {gpu} in tables/throughput.tsv "
-                          f"(its models: xlm-roberta-base/-large/-xl/-xxl): no GPU-hours")
+                          f"(its models: xlm-roberta-base/-large/-xl/-xxl, and models of their sizes): no GPU-hours")
     if study.lora:
         plan.notes.append("lora: training throughput taken as full fine-tuning's (adapters skip the weight "
                           "gradients: up to ~1.5x faster per token, not measured)")
     return plan
+
+
+def _rates(plan: Plan, gpu: str, model: str) -> dict:
+    """(shape, mode) -> (tokens/s, source) of ``model`` for every part of the plan; {} if one is missing."""
+    table = Table("throughput")
+    rates = {(p.shape, p.mode): table.rate(gpu, model, p.shape, p.mode) for p in plan.parts}
+    return {} if None in rates.values() else rates
 
 
 # ------------------------------------------------------------------------------------- table form
@@ -315,7 +335,11 @@ def _tok(x: float) -> str:
 def format_plan(plan: Plan, top: int = 12) -> str:
     n1, n2 = (sum(plan.trainings[p].values()) for p in ("phase1", "phase2"))
     hours = bool(plan.rates)
+    size = plan.size
     lines = [f"{plan.study}: profile {plan.profile}, model {plan.model}" + (f", on one {plan.gpu}" if hours else ""),
+             f"  model: {size.architecture}, {size.layers} layers, hidden {size.hidden}"
+             + (f", {size.parameters / 1e6:,.0f} M parameters" if size.parameters else "")
+             + f" ({size.source.split(':')[0]})" if size and size.known else "  model: sizes unknown (see the notes)",
              f"  runs {plan.runs}; phase-1 trainings {n1} (distinct phase1_key); phase-2 fine-tunings {n2} "
              f"(distinct phase2_key: targets with one training chain share it)", "",
              f"  {'phase':<22}{'real tokens':>14}{plan.gpu + '-hours' if hours else '':>14}"]

@@ -56,8 +56,13 @@ class Profile:
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
         raise NotImplementedError
 
+    def model_size(self):
+        """The model's sizes without loading it (``xltlib.models.ModelSize``: reads no weights and no network);
+        a model the profile cannot use is a ConfigError naming ``model``. A study is validated with it."""
+        raise NotImplementedError
+
     def check_model(self) -> None:
-        """Raise a clear error, before anything trains, if the model cannot be had."""
+        """Raise a clear error, before anything trains, if the model cannot be had (``run_study`` asks)."""
         raise NotImplementedError
 
     def key(self) -> dict:
@@ -154,11 +159,18 @@ class ToyProfile(Profile):
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
         return toy_train_config(spec.name, seed, self.world, self.model)
 
-    def check_model(self) -> None:
+    def model_size(self):
+        from xltlib.models import ModelSize
         from xltlib.toy.pretrain import SIZES
 
         if self.model not in SIZES:
             raise ConfigError(f"model: {self.model!r} is not a toy model size; valid: {', '.join(SIZES)}")
+        size = SIZES[self.model]
+        return ModelSize(self.model, "xlm-roberta", size.layers, size.hidden, size.heads, size.ffn,
+                         source="xltlib.toy.pretrain.SIZES (its vocabulary is learned on the toy corpus)")
+
+    def check_model(self) -> None:
+        self.model_size()  # the toy model is pretrained here on first use
 
     def key(self) -> dict:
         from xltlib.toy.pretrain import model_key
@@ -232,6 +244,11 @@ class HubProfile(Profile):
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
         """jiant's XTREME recipe (docs/reference.md): lr 1e-5, the task's epochs and batch size."""
         return TrainConfig(lr=1e-5, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed)
+
+    def model_size(self):
+        from xltlib.models import model_size
+
+        return model_size(self.model)
 
     def check_model(self) -> None:
         from transformers import AutoConfig

@@ -7,12 +7,19 @@ For each notebook: the executed ``.ipynb``, an HTML page without code cells, its
 results table (written by the notebook into ``reports/<profile>/``); then ``reports/index.html`` links
 them. Runs are cached in ``reports/runs/<profile>`` and shared by all notebooks, so a second call (or a
 notebook that needs a run another one made) recomputes nothing.
+
+Progress: ``xlt reports`` writes a line to stderr when a notebook starts and ends and, while it runs, each
+progress line of its studies (runs done of those to compute, time elapsed and left: ``runner.Progress``),
+prefixed with the notebook's name. The kernel appends them to the file ``$XLT_PROGRESS`` names (its own
+stderr would land in the executed notebook) and a thread here copies them.
 """
 from __future__ import annotations
 
 import html
 import json
 import os
+import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +62,56 @@ def _explicit_profile():
             os.environ[PROFILE_ENV] = saved
 
 
+def _say(report, text: str) -> None:
+    """A line to ``report`` (a stream; None: nowhere), above any tqdm bar (papermill's cells bar)."""
+    if report is not None:
+        from tqdm import tqdm
+
+        tqdm.write(text, file=report)
+        report.flush()
+
+
+@contextmanager
+def _progress_lines(name: str, report):
+    """While a notebook runs: ``$XLT_PROGRESS`` names a fresh file its studies append progress lines to, and
+    a thread copies each whole line to ``report`` as it appears (every second), prefixed with ``name``."""
+    from xltlib.notebook import PROGRESS_ENV
+
+    if report is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="xlt-progress-") as tmp:
+        path = Path(tmp) / "progress.log"
+        path.touch()
+        saved = os.environ.get(PROGRESS_ENV)
+        os.environ[PROGRESS_ENV] = str(path)
+        stop = threading.Event()
+
+        def copy():
+            pending = ""
+            with open(path, encoding="utf-8") as f:
+                while True:
+                    last = stop.is_set()
+                    *lines, pending = (pending + f.read()).split("\n")
+                    for line in lines:
+                        _say(report, f"{name}: {line}")
+                    if last:
+                        return
+                    stop.wait(1.0)
+
+        thread = threading.Thread(target=copy, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            if saved is None:
+                os.environ.pop(PROGRESS_ENV, None)
+            else:
+                os.environ[PROGRESS_ENV] = saved
+
+
 def _title(nb_path: Path) -> str:
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
@@ -77,7 +134,10 @@ def parse_params(pairs: list[str]) -> dict:
 
 
 def build_reports(profile: str = "toy", only: list[str] | None = None, out: str | Path = "reports",
-                  params: dict | None = None, progress: bool = False, folder: Path | None = None) -> list[Path]:
+                  params: dict | None = None, progress: bool = False, folder: Path | None = None,
+                  report=None) -> list[Path]:
+    """Execute and render the notebooks; returns their HTML pages. ``progress``: papermill's bar of cells;
+    ``report``: a stream for progress lines (notebooks started and done, their studies' runs; None: none)."""
     import papermill as pm
     from nbconvert import HTMLExporter
 
@@ -97,13 +157,14 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
                           f"{'these notebooks' if len(chosen) > 1 else chosen[0].stem}: {', '.join(names)}")
     target.mkdir(parents=True, exist_ok=True)
     pages = []
-    for nb in chosen:
+    for i, nb in enumerate(chosen, 1):
         start = time.time()
         executed = target / nb.name
         parameters = {"profile": profile, "runs_dir": str(out / "runs" / profile), "out_dir": str(target),
                       **{k: v for k, v in params.items() if k in declared[nb]}}
+        _say(report, f"{nb.stem}: started (notebook {i} of {len(chosen)}, profile {profile})")
         try:
-            with _explicit_profile():
+            with _explicit_profile(), _progress_lines(nb.stem, report):
                 pm.execute_notebook(str(nb), str(executed), parameters=parameters, cwd=str(nb.parent),
                                     progress_bar=progress, kernel_name="python3")
         except pm.PapermillExecutionError as exc:
@@ -116,6 +177,7 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         page.write_text(body, encoding="utf-8")
         pages.append(page)
         (target / f"{nb.stem}.seconds").write_text(f"{time.time() - start:.1f}\n")
+        _say(report, f"{nb.stem}: done in {time.time() - start:.0f} s (notebook {i} of {len(chosen)})")
     _index(out)
     return pages
 

@@ -314,45 +314,117 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _run_pool(todo: list[list[Run]], out: Path, workers: int, progress: bool) -> None:
+def _duration(seconds: float) -> str:
+    """"45 s", "3 min 05 s", "2 h 04 min"."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    return f"{s // 60} min {s % 60:02d} s" if s < 3600 else f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class Progress:
+    """A study's progress as lines a log can read, written to ``report`` (a stream, or a file path the lines
+    are appended to; None: no lines): one each time runs finish, and one a minute (``every`` seconds) while
+    none does, each with the runs done of those to compute, the time elapsed and an estimate of the time
+    left. ``bar``: a tqdm bar as well (the lines are written above it)."""
+
+    def __init__(self, label: str, total: int, report=None, bar: bool = False, every: float = 60.0):
+        import threading
+
+        from tqdm import tqdm
+
+        self.label, self.total, self.report, self.every = label, total, report, every
+        self.done, self.start = 0, time.time()
+        self.last = self.start
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.bar = tqdm(total=total, desc="runs", disable=not bar)
+        self.ticker = threading.Thread(target=self._tick, daemon=True) if report is not None else None
+        if self.ticker:
+            self.ticker.start()
+
+    def line(self) -> str:
+        elapsed = time.time() - self.start
+        text = f"{self.label}: {self.done}/{self.total} runs done, {_duration(elapsed)} elapsed"
+        if self.done == self.total:
+            return text
+        if not self.done:
+            return f"{text}, time left known once a run finishes"
+        return f"{text}, about {_duration(elapsed / self.done * (self.total - self.done))} left"
+
+    def _write(self) -> None:
+        self.last = time.time()
+        if self.report is None:
+            return
+        if isinstance(self.report, (str, os.PathLike)):
+            with open(self.report, "a", encoding="utf-8") as f:
+                f.write(self.line() + "\n")
+        else:
+            self.bar.write(self.line(), file=self.report)
+            self.report.flush()
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(min(self.every, 5.0)):
+            with self.lock:
+                if time.time() - self.last >= self.every:
+                    self._write()
+
+    def update(self, n: int) -> None:
+        """``n`` more runs finished."""
+        with self.lock:
+            self.done += n
+            self.bar.update(n)
+            self._write()
+
+    def __enter__(self) -> "Progress":
+        with self.lock:
+            self._write()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        if self.ticker:
+            self.ticker.join()
+        self.bar.close()
+
+
+def _run_pool(todo: list[list[Run]], out: Path, workers: int, progress: Progress) -> None:
     """Groups of runs in ``workers`` processes of ``cores // workers`` threads each. The tiny toy models
     do not get faster with more threads (measured: one run, 1 vs 2 threads, the same time), so on CPU
     several runs at once are the way to use the cores. Phase-1 encoders are still built once (file lock)."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
-    from tqdm import tqdm
-
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
         futures = [pool.submit(execute_group, group, out) for group in todo]
-        with tqdm(total=len(futures), desc="runs", disable=not progress) as bar:
-            for f in futures:
-                f.add_done_callback(lambda _: bar.update())
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in pending:
-                f.cancel()
-            for f in done:
-                f.result()  # re-raises a failed run's error (finished runs are saved: a re-run resumes)
+
+        def finished(future, n):
+            if not future.cancelled() and future.exception() is None:
+                progress.update(n)
+
+        for f, group in zip(futures, todo):
+            f.add_done_callback(lambda f, n=len(group): finished(f, n))
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        for f in done:
+            f.result()  # re-raises a failed run's error (finished runs are saved: a re-run resumes)
 
 
-def _run_local(todo: list[list[Run]], out: Path, progress: bool) -> None:
+def _run_local(todo: list[list[Run]], out: Path, progress: Progress) -> None:
     """One group after another; a group another process holds goes to the back of the queue, and is
     waited for only when nothing else is left."""
     from collections import deque
 
-    from tqdm import tqdm
-
     queue = deque(todo)
-    with tqdm(total=sum(map(len, todo)), desc="runs", disable=not progress) as bar:
-        while queue:
-            group = queue.popleft()
-            results = execute_group(group, out, wait=not queue)
-            left = [r for r, res in zip(group, results) if res is None]
-            bar.update(len(group) - len(left))
-            if left:
-                queue.append(left)
+    while queue:
+        group = queue.popleft()
+        results = execute_group(group, out, wait=not queue)
+        left = [r for r, res in zip(group, results) if res is None]
+        progress.update(len(group) - len(left))
+        if left:
+            queue.append(left)
 
 
 def _writable(path: Path, what: str) -> None:
@@ -366,10 +438,11 @@ def _writable(path: Path, what: str) -> None:
 
 
 def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
-              slurm: dict | None = None, workers: int = 1) -> dict:
+              slurm: dict | None = None, workers: int = 1, report=None) -> dict:
     """Run every unfinished Run of ``study`` into ``out``; returns counts (done before, run now).
 
-    ``workers`` > 1 (local executor): that many groups of runs at once, in separate processes."""
+    ``workers`` > 1 (local executor): that many groups of runs at once, in separate processes. ``progress``:
+    a tqdm bar; ``report``: where progress lines go (a stream or a file path, ``Progress``; None: none)."""
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
     if executor not in ("local", "slurm", "submitit-local"):
@@ -378,23 +451,27 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     _writable(out, "--out")
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
-    if todo:
-        study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}),
-                                {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()})
-        (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
+    if not todo:
+        return {"runs": len(runs), "already_done": len(runs), "ran": 0}
+    study.backend.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
+    study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}),
+                            {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()})
+    (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
     todo_groups = groups(todo)
-    if executor == "local" and workers > 1 and len(todo_groups) > 1:
-        study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
-        _run_pool(todo_groups, out, min(workers, len(todo_groups)), progress)
-    elif executor == "local":
-        _run_local(todo_groups, out, progress)
-    else:
-        import submitit
+    with Progress(study.name, len(todo), report, progress) as bar:
+        if executor == "local" and workers > 1 and len(todo_groups) > 1:
+            study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
+            _run_pool(todo_groups, out, min(workers, len(todo_groups)), bar)
+        elif executor == "local":
+            _run_local(todo_groups, out, bar)
+        else:
+            import submitit
 
-        folder = out / "submitit"
-        ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
-        ex.update_parameters(**(slurm or {}))
-        jobs = ex.map_array(execute_group, todo_groups, [out] * len(todo_groups))
-        for job in jobs:
-            job.result()  # re-raises a failed run's error
+            folder = out / "submitit"
+            ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
+            ex.update_parameters(**(slurm or {}))
+            jobs = ex.map_array(execute_group, todo_groups, [out] * len(todo_groups))
+            for job, group in zip(jobs, todo_groups):
+                job.result()  # re-raises a failed run's error
+                bar.update(len(group))
     return {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": len(todo)}

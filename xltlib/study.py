@@ -447,7 +447,8 @@ def _check_fields(obj, checks: dict, where: str) -> None:
 
 
 def validate(study: Study) -> None:
-    """Every field's type and value, the tasks and languages, and the model, before anything trains."""
+    """Every field's type and value, the tasks and languages, and the model's name (without loading it:
+    ``run_study`` checks that it can be had), before anything trains."""
     _check_fields(study, STUDY_CHECKS, "")
     for i, setup in enumerate(study.intermediate):
         _check_fields(setup, SETUP_CHECKS, f"intermediate[{i}] ({setup.name}).")
@@ -499,7 +500,7 @@ def validate(study: Study) -> None:
                 field = "mlm_languages" if spec.format is Format.MLM else "languages"
                 raise ConfigError(f"{where}.{field}: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
-    backend.check_model()  # the model must be loadable (cache, mirror or Hub) before anything trains
+    backend.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's
 
 
 def _known(get, task: str, where: str) -> TaskSpec:
