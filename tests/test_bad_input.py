@@ -39,7 +39,7 @@ BAD_STUDY = {
     "retrieval_layer": ["first", -1, 2.5],
     "retrieval_prefix": [3],
     "freeze_embeddings": ["yes", 1],
-    "target_size": [1.5, 0, "half"],
+    "target_size": [1.5, 0, "half", {"udpos": 0}, {"xnli": 10}, [3]],
     "eval_size": [0, 2.5, "all"],
     "random_weights": ["no", 0],
     "learning_rate": [0, 2, "fast"],

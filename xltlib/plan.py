@@ -188,10 +188,13 @@ def _phase2(study, run, counts) -> list[Part]:
     from xltlib.phases import dev_task
     from xltlib.train import eval_interval, step_budget
 
+    from xltlib.runner import cut_size
+
     chain, parts = run.chain(), []
     key = "+".join(s.name for s in chain)
     for step in chain:
         s = counts.split(step, "en", "train")
+        s = s.cut(cut_size(s.examples, study.target_size_of(step.name)))  # the study's target_size
         parts.append(Part("phase2", key, SHAPES[step.format], "train",
                           _trained(study, {step.name: s}, step, run.seed, None)[step.name], s.assumed))
         if dev_task(step):
@@ -200,7 +203,7 @@ def _phase2(study, run, counts) -> list[Part]:
             evals = math.ceil(total / eval_interval(per_epoch, cfg))  # every interval, and after the last step
             if step is chain[-1] and step.format in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
                 evals += 1  # runner.collapsed: one more pass over English dev
-            d = counts.split(step, "en", "dev")
+            d = _scored(study, step, counts.split(step, "en", "dev"))
             parts.append(Part("eval", key, SHAPES[step.format], "eval", evals * d.tokens, d.assumed))
     return parts
 
@@ -210,7 +213,15 @@ def _evaluation(study, run, counts) -> list[Part]:
     chain's own reads."""
     spec = run.spec
     return [Part("eval", spec.name, SHAPES[spec.format], "eval", s.tokens, s.assumed)
-            for s in (counts.split(spec, lang, split) for _, lang, split in run.reads()[len(run.chain_reads()):])]
+            for s in (_scored(study, spec, counts.split(spec, lang, split))
+                      for _, lang, split in run.reads()[len(run.chain_reads()):])]
+
+
+def _scored(study, spec: TaskSpec, s: Split) -> Split:
+    """A dev or test split as the runner scores it: its first ``eval_size`` examples (not retrieval)."""
+    if study.eval_size is None or spec.format is Format.RETRIEVAL:
+        return s
+    return s.cut(min(s.examples, study.eval_size))
 
 
 @dataclass

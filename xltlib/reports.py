@@ -135,15 +135,24 @@ def parse_params(pairs: list[str]) -> dict:
 
 def build_reports(profile: str = "toy", only: list[str] | None = None, out: str | Path = "reports",
                   params: dict | None = None, progress: bool = False, folder: Path | None = None,
-                  report=None) -> list[Path]:
+                  report=None, study: str | Path | None = None) -> list[Path]:
     """Execute and render the notebooks; returns their HTML pages. ``progress``: papermill's bar of cells;
-    ``report``: a stream for progress lines (notebooks started and done, their studies' runs; None: none)."""
+    ``report``: a stream for progress lines (notebooks started and done, their studies' runs; None: none).
+    ``study``: a study file the notebooks that take one (a ``study_file`` parameter) run or load instead of
+    their defaults; its profile is theirs, its runs and pages go under its name (``out/<name>``)."""
     import papermill as pm
     from nbconvert import HTMLExporter
 
     out = Path(out).resolve()
     target = out / profile
     available = notebooks(folder)
+    if study is not None:
+        from xltlib.study import load_study
+
+        loaded = load_study(study)  # validated here: a bad field fails before any notebook starts
+        profile, target = loaded.profile, out / loaded.name
+        params = {**(params or {}), "study_file": str(Path(study).resolve())}
+        available = [nb for nb in available if "study_file" in notebook_parameters(nb)]
     chosen = [nb for nb in available if not only or nb.stem in only]
     if only and len(chosen) != len(only):
         known = ", ".join(nb.stem for nb in available)
@@ -160,7 +169,7 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
     for i, nb in enumerate(chosen, 1):
         start = time.time()
         executed = target / nb.name
-        parameters = {"profile": profile, "runs_dir": str(out / "runs" / profile), "out_dir": str(target),
+        parameters = {"profile": profile, "runs_dir": str(out / "runs" / target.name), "out_dir": str(target),
                       **{k: v for k, v in params.items() if k in declared[nb]}}
         _say(report, f"{nb.stem}: started (notebook {i} of {len(chosen)}, profile {profile})")
         try:

@@ -156,8 +156,8 @@ def loader(study: Study, seed: int = 0):
     the same items in every language)."""
     def load(task: str, lang: str, split: str):
         data = study.backend.load(task, lang, split)
-        if split == "train" and study.target_size is not None:
-            return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size, seed, lang))
+        if split == "train" and study.target_size_of(task) is not None:
+            return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size_of(task), seed, lang))
         if split != "train" and study.eval_size is not None and data.task.format is not Format.RETRIEVAL:
             return dataclasses.replace(data, examples=data.examples[:study.eval_size])
         return data

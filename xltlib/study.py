@@ -93,7 +93,9 @@ class Study:
     retrieval_layer: int | str | None = None  # "last" or a layer index; default: XTREME's 14 of 24, scaled
     retrieval_prefix: str | None = None  # text put before every retrieval sentence (E5: "query: ")
     freeze_embeddings: bool = False  # the word-embedding matrix stays as pretrained (phases 1 and 2)
-    target_size: float | None = None  # a target's English training set: a fraction or a count (like size)
+    # phase 2's English training sets: a fraction or a count (like a setup's size) for every training task, or
+    # per training task (YAML: a mapping, e.g. {udpos: 256, tydiqa: 400})
+    target_size: float | tuple[tuple[str, float], ...] | None = None
     eval_size: int | None = None  # dev / test sets (not retrieval): their first this many examples
     random_weights: bool = False  # the model's architecture and tokenizer, randomly initialized (a control)
     learning_rate: float | None = None  # every fine-tuning's peak rate (default: the profile's recipe)
@@ -148,6 +150,12 @@ class Study:
         if self.retrieval_prefix is not None:
             retrieval = dataclasses.replace(retrieval, prefix=self.retrieval_prefix)
         return dataclasses.replace(spec, retrieval=retrieval)
+
+    def target_size_of(self, task: str) -> float | None:
+        """The cap on ``task``'s English training set in phase 2 (``target_size``), or None."""
+        if isinstance(self.target_size, tuple):
+            return dict(self.target_size).get(task)
+        return self.target_size
 
     def engine_key(self) -> dict:
         """The study-wide choices that change how every phase trains (the ones set, so that run keys made
@@ -237,7 +245,8 @@ class Run:
         chain = self.chain()
         if not chain:
             return None
-        size = {k: getattr(self.study, k) for k in ("target_size", "eval_size") if getattr(self.study, k) is not None}
+        size = {k: v for k, v in (("target_size", [self.study.target_size_of(s.name) for s in chain]),
+                                  ("eval_size", self.study.eval_size)) if v is not None and v != [None] * len(chain)}
         return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
                                 "data": self.study.backend.data_key(self.chain_reads()), **size})
 
@@ -248,8 +257,9 @@ class Run:
         out = {} if self.eval_split == "test" else {"eval_split": self.eval_split}
         if self.study.eval_size is not None and self.spec.format is not Format.RETRIEVAL:
             out["eval_size"] = self.study.eval_size
-        if self.study.target_size is not None and self.chain():
-            out["target_size"] = self.study.target_size
+        sizes = [self.study.target_size_of(s.name) for s in self.chain()]
+        if any(v is not None for v in sizes):
+            out["target_size"] = sizes
         return out
 
     @property
@@ -325,7 +335,7 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
     for key in ("targets", "languages", "seeds"):
         if key in data:
             data[key] = _tuple(data[key], f"{key}")
-    for key in ("world", "train_on", "eval_split"):  # mappings, held as sorted (key, value) pairs
+    for key in ("world", "train_on", "eval_split", "target_size"):  # mappings, held as sorted (key, value) pairs
         if isinstance(data.get(key), dict):
             data[key] = tuple(sorted(data[key].items()))
         elif data.get(key) is None:
@@ -345,6 +355,9 @@ def load_study(path: str | Path) -> Study:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("local_data"), str):
+        local = Path(data["local_data"]).expanduser()  # relative to the study file, wherever it is run from
+        data["local_data"] = str(local if local.is_absolute() else path.resolve().parent / local)
     return study_from_dict(data, path.stem)
 
 
@@ -366,6 +379,15 @@ def _strings(v) -> bool:
 def _pairs(v) -> bool:
     return isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p)
                                         for p in v)
+
+
+def _sizes(v):
+    """A size (``_size``) or (training task, size) pairs."""
+    if not isinstance(v, tuple):
+        return _size(v)
+    if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in v):
+        return f"expected a size or a mapping of training task -> size, got {_shown(v)!r}"
+    return next((f"{task}: {problem}" for task, problem in ((k, _size(x)) for k, x in v) if problem), None)
 
 
 def _shown(v):
@@ -417,7 +439,7 @@ STUDY_CHECKS = {
                              "'last' or a layer index (0 = the embeddings)"),
     "retrieval_prefix": _need(lambda v: v is None or isinstance(v, str), "a string (e.g. 'query: ')"),
     "freeze_embeddings": _need(lambda v: isinstance(v, bool), "true or false"),
-    "target_size": _size,
+    "target_size": lambda v: _sizes(v),
     "eval_size": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive whole number of examples"),
     "random_weights": _need(lambda v: isinstance(v, bool), "true or false"),
     "train_on": _need(lambda v: _pairs(v), "a mapping of target -> English training task"),
@@ -481,6 +503,12 @@ def validate(study: Study) -> None:
                 "en" not in train.train_languages:
             raise ConfigError(f"train_on.{target}: {task} ({train.format.value}) cannot train {target} "
                               f"({spec.format.value}): it needs the same format and labels and English training data")
+    if isinstance(study.target_size, tuple):
+        trained = {s.name for t in study.targets for s in Run(study, study.intermediate[0], t, 0).chain()}
+        extra = sorted({k for k, _ in study.target_size} - trained)
+        if extra:
+            raise ConfigError(f"target_size: {', '.join(extra)} is no target's English training task; "
+                              f"they are: {', '.join(sorted(trained))}")
     for target, split in study.eval_split:
         if split not in backend.target_spec(target).splits():
             raise ConfigError(f"eval_split.{target}: {target} has no {split} split")
@@ -500,7 +528,11 @@ def validate(study: Study) -> None:
                 field = "mlm_languages" if spec.format is Format.MLM else "languages"
                 raise ConfigError(f"{where}.{field}: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
-    backend.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's
+    size = backend.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's
+    layers = getattr(size, "layers", None)
+    if _is_int(study.retrieval_layer) and layers and study.retrieval_layer > layers:
+        raise ConfigError(f"retrieval_layer: {study.retrieval_layer} is deeper than {study.model_name}'s {layers} "
+                          f"layers (0 = the embeddings, {layers} or 'last' = the last)")
 
 
 def _known(get, task: str, where: str) -> TaskSpec:

@@ -1,0 +1,208 @@
+"""Any multilingual encoder on the real path, and the study fields real CPU runs need.
+
+BERT-family encoders (mBERT, multilingual E5 / MiniLM, LaBSE) and XLM-R family ones run the same study on
+XTREME's real files with XLM-R's real tokenizer; the fields (retrieval layer and prefix, frozen embeddings,
+random weights, per-target training data, scored split and budgets) each change what they should and
+nothing else, and run keys made before they existed stay valid."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from xltlib.errors import ConfigError
+from xltlib.results import load_results
+from xltlib.study import load_study, study_from_dict
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def _model(path: Path, family: str) -> str:
+    """A tiny random-weight encoder of ``family`` with XLM-R's real tokenizer (as mBERT-style checkpoints of
+    multilingual E5 / MiniLM have): BERT positions and token types, or RoBERTa's padding-offset positions."""
+    from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+    from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
+
+    sizes = dict(vocab_size=250002, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=32, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(1234)  # not a seed the runs draw random weights with
+    if family == "bert":
+        model = BertModel(BertConfig(max_position_embeddings=512, type_vocab_size=2, **sizes), add_pooling_layer=False)
+    else:
+        model = XLMRobertaModel(XLMRobertaConfig(max_position_embeddings=514, **sizes), add_pooling_layer=False)
+    model.save_pretrained(path)
+    load_tokenizer(real_tokenizer_dir(path.parent / "spm")).save_pretrained(path)
+    return str(path)
+
+
+def _study(model: str, **fields) -> dict:
+    return {"name": "enc", "profile": "xtreme", "model": model, "local_data": str(DATA / "xtreme"),
+            "targets": ["udpos", "xquad"], "languages": ["en", "de", "zh"], "train_on": {"xquad": "tydiqa"},
+            "eval_split": {"udpos": "dev"}, "target_size": {"udpos": 24, "tydiqa": 16}, "eval_size": 12,
+            "train_scale": 0.2, "learning_rate": 1e-3, **fields}
+
+
+@pytest.mark.parametrize("family,fields", [("bert", {"pooling": "mean", "freeze_embeddings": True}),
+                                           ("bert", {"lora": 2}),
+                                           ("xlm-roberta", {"pooling": "cls"})])
+def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, one_thread):
+    from xltlib.runner import run_study
+
+    study = study_from_dict(_study(_model(tmp_path / "model", family), **fields))
+    run_study(study, tmp_path / "out", progress=False)
+    table = load_results(tmp_path / "out")
+    scored = table[table.phase == "zero-shot"]
+    assert set(zip(scored.target, scored.language, scored.split)) == {
+        ("udpos", "en", "dev"), ("udpos", "zh", "dev"), ("udpos", "de", "dev"),
+        ("xquad", "en", "test"), ("xquad", "de", "test"), ("xquad", "zh", "test")}
+    udpos_de = scored[(scored.target == "udpos") & (scored.language == "de")]
+    assert udpos_de.metric.tolist() == ["missing"]  # no German UD dev file here: listed, not fatal
+    values = scored[scored.metric != "missing"].value
+    assert values.notna().all() and ((values >= 0) & (values <= 100)).all()
+    notes = set(scored[scored.target == "xquad"].note)
+    assert notes == {"fine-tuned on tydiqa, not on the benchmark's training data"}
+    assert not scored[scored.target == "xquad"].comparable.any()
+
+
+def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monkeypatch):
+    from xltlib.plan import plan_study
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    study = load_study(EXAMPLES / "real_cpu.yaml")
+    control = load_study(EXAMPLES / "real_cpu_random.yaml")
+    assert Path(study.local_data).is_absolute() and study.local_data.endswith("data/real")  # relative to the file
+    assert control.random_weights and not study.random_weights
+    assert {f: getattr(study, f) for f in ("targets", "train_on", "eval_split", "target_size", "eval_size")} == \
+        {f: getattr(control, f) for f in ("targets", "train_on", "eval_split", "target_size", "eval_size")}
+    plan = plan_study(study)
+    assert plan.runs == 3 * 4 * 3 and plan.size.layers == 12 and plan.size.architecture == "bert"
+
+
+def test_retrieval_layer_and_prefix_reach_the_spec_the_features_and_the_run_key(tmp_path):
+    from xltlib.features import featurize
+    from xltlib.tokenizer import load_tokenizer
+
+    model = _model(tmp_path / "model", "bert")
+    base = {"name": "r", "profile": "xtreme", "model": model, "targets": ["tatoeba"], "languages": ["de"]}
+    default, last = study_from_dict(base), study_from_dict({**base, "retrieval_layer": "last"})
+    third = study_from_dict({**base, "retrieval_layer": 1, "retrieval_prefix": "query: "})
+    assert default.target_spec("tatoeba").retrieval.layer_for(12) == 7  # XTREME's 14 of 24
+    assert last.target_spec("tatoeba").retrieval.layer_for(12) == 12
+    assert third.target_spec("tatoeba").retrieval.layer_for(12) == 1
+    ids = {s.runs()[0].id for s in (default, last, third)}
+    assert len(ids) == 3
+    with pytest.raises(ConfigError, match="retrieval_layer: 3 is deeper than .* 2 layers"):
+        study_from_dict({**base, "retrieval_layer": 3})
+    tok = load_tokenizer(model)
+    from xltlib.examples import RetrievalExample
+
+    ex = [RetrievalExample("q1", "Hallo Welt", "query", ("c1",), "de")]
+    plain = featurize(default.target_spec("tatoeba"), ex, tok).items[0]["input_ids"]
+    prefixed = featurize(third.target_spec("tatoeba"), ex, tok).items[0]["input_ids"]
+    assert prefixed == tok("query: Hallo Welt")["input_ids"] and prefixed[-len(plain) + 1:] == plain[1:]
+
+
+def test_frozen_embeddings_stay_as_pretrained_and_random_weights_are_drawn_per_seed(tmp_path, one_thread):
+    from xltlib.runner import _load_encoder, guarded_fine_tune, load_tokenizer, loader
+
+    model = _model(tmp_path / "model", "bert")
+    pretrained = _load_encoder(study_from_dict(_study(model)), model).encoder.get_input_embeddings().weight.clone()
+    frozen = study_from_dict(_study(model, freeze_embeddings=True))
+    run = [r for r in frozen.runs() if r.target == "udpos"][0]
+    tuned, _, _ = guarded_fine_tune(frozen, model, run.chain(), load_tokenizer(model), loader(frozen), 0)
+    emb = tuned.encoder.get_input_embeddings().weight
+    assert not emb.requires_grad and torch.equal(emb, pretrained)
+    assert any(not torch.equal(p, q) for p, q in zip(tuned.encoder.encoder.parameters(),
+                                                      _load_encoder(frozen, model).encoder.encoder.parameters()))
+    rand = study_from_dict(_study(model, random_weights=True))
+    a, b = (_load_encoder(rand, model, seed).encoder.get_input_embeddings().weight for seed in (0, 1))
+    assert not torch.equal(a, pretrained) and not torch.equal(a, b)
+    assert torch.equal(_load_encoder(rand, model, 0).encoder.get_input_embeddings().weight, a)  # reproducible
+    assert {r.id for r in rand.runs()}.isdisjoint(r.id for r in study_from_dict(_study(model)).runs())
+
+
+def test_budgets_cut_training_and_scored_sets_the_same_way_for_every_setup(tmp_path):
+    from xltlib.runner import loader
+
+    study = study_from_dict(_study(_model(tmp_path / "model", "bert")))
+    a, b = loader(study, seed=0), loader(study, seed=1)
+    assert len(a("udpos", "en", "train").examples) == 24 and len(a("tydiqa", "en", "train").examples) == 16
+    assert [e.id for e in a("udpos", "en", "train").examples] == [e.id for e in loader(study, 0)("udpos", "en", "train").examples]
+    assert [e.id for e in a("udpos", "en", "train").examples] != [e.id for e in b("udpos", "en", "train").examples]
+    assert len(a("xquad", "de", "test").examples) == 12 and len(a("udpos", "zh", "dev").examples) == 12
+    whole = study_from_dict({**_study(str(tmp_path / "model")), "target_size": None, "eval_size": None})
+    assert len(loader(whole)("udpos", "zh", "dev").examples) > 12
+
+
+def test_train_on_and_eval_split_are_checked_against_the_tasks():
+    base = {"name": "x", "profile": "xtreme", "model": "FacebookAI/xlm-roberta-large", "targets": ["xquad", "udpos"]}
+    with pytest.raises(ConfigError, match="train_on.xquad: udpos .* cannot train xquad"):
+        study_from_dict({**base, "train_on": {"xquad": "udpos"}})
+    with pytest.raises(ConfigError, match="eval_split: xnli not among the study's targets"):
+        study_from_dict({**base, "eval_split": {"xnli": "dev"}})
+    with pytest.raises(ConfigError, match="target_size: mnli is no target's English training task"):
+        study_from_dict({**base, "target_size": {"mnli": 100}})
+    shared = study_from_dict({**base, "targets": ["xquad", "tydiqa"], "train_on": {"xquad": "tydiqa"}})
+    assert len({r.phase2_key for r in shared.runs()}) == 1  # XQuAD fine-tuned on TyDiQA shares TyDiQA's
+
+
+def test_runs_scored_straight_from_one_encoder_are_scored_once(tmp_path, monkeypatch, one_thread):
+    from xltlib import runner
+
+    model = _model(tmp_path / "model", "bert")
+    study = study_from_dict({"name": "t", "profile": "xtreme", "model": model, "targets": ["tatoeba"],
+                             "languages": ["de"], "seeds": [0, 1, 2], "local_data": str(DATA / "laser-tatoeba")})
+    assert len(runner.groups(study.runs())) == 1  # the baseline encoder is the same for every seed
+    calls = []
+    real = runner.zero_shot
+    monkeypatch.setattr(runner, "zero_shot", lambda *a, **k: calls.append(1) or real(*a, **k))
+    runner.run_study(study, tmp_path / "out", progress=False)
+    table = load_results(tmp_path / "out")
+    assert len(calls) == 1 and sorted(table.seed) == [0, 1, 2] and table.value.nunique() == 1
+    random = study_from_dict({**{k: getattr(study, k) for k in ("name", "profile", "model", "targets", "languages",
+                                                                 "seeds", "local_data")}, "random_weights": True})
+    assert len(runner.groups(random.runs())) == 3  # random weights are drawn per seed: three encoders
+
+
+def test_run_keys_made_before_the_new_fields_stay_valid():
+    """The toy studies' run, phase-1 and phase-2 keys as the code before these fields computed them."""
+    for name, expected in (("toy_small.yaml", "f4d98237cacb62db"), ("toy_regime.yaml", "f64666362634b9ce")):
+        s = load_study(EXAMPLES / name)
+        runs = s.runs()
+        keys = sorted(r.id for r in runs) + sorted({r.phase1_key or "" for r in runs}) + \
+            sorted({r.phase2_key or "" for r in runs})
+        assert hashlib.sha256(" ".join(keys).encode()).hexdigest()[:16] == expected, name
+
+
+def test_laser_tatoeba_is_read_in_every_layout_and_xtremes_sorted_copy_stays_refused(tmp_path):
+    from xltlib.data import BlankedLabelsError, load_examples
+
+    for where in ("tatoeba/v1", "tatoeba", "v1"):
+        root = tmp_path / where.replace("/", "_")
+        (root / where).mkdir(parents=True)
+        for ext in ("deu", "eng"):
+            (root / where / f"tatoeba.deu-eng.{ext}").write_text(
+                (DATA / "laser-tatoeba" / "v1" / f"tatoeba.deu-eng.{ext}").read_text(encoding="utf-8"), encoding="utf-8")
+        data = load_examples("tatoeba", "de", "test", source=root)
+        queries = [e for e in data.examples if e.role == "query"]
+        assert len(queries) == 1000 and queries[0].positives == ("c1",), where
+    with pytest.raises(BlankedLabelsError, match="English side is sorted"):
+        load_examples("tatoeba", "de", "test", source=DATA / "xtreme")
+
+
+def test_glue_sst2_tsv_is_read_by_name_and_bad_rows_are_named(tmp_path):
+    import warnings
+
+    from xltlib.data import MalformedRowWarning, load_examples
+
+    (tmp_path / "SST-2").mkdir()
+    (tmp_path / "SST-2" / "train.tsv").write_text("sentence\tlabel\na fine film \t1\ndull \t0\nbroken\t7\n")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", MalformedRowWarning)
+        data = load_examples("sst2", "en", "train", source=tmp_path)
+    assert [(e.text_a, e.label) for e in data.examples] == [("a fine film", "positive"), ("dull", "negative")]
+    assert sum(data.skipped.values()) == 1 and any("label index below 2" in str(w.message) for w in seen)
