@@ -1,6 +1,7 @@
 # make reports  - the main job: run every research notebook on the toy profile into reports/
 # make test     - all tests (unit, doctests, notebooks on the smoke profile, a quick rehearsal)
 # make rehearsal - the xtreme study and all six notebooks on a Hub mirror with random-weight models
+# make real-cpu  - real weights (multilingual-e5-small) on real data on a CPU: docs/real_cpu.md
 # Both bootstrap .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ PY     := $(VENV)/bin/python
 # CPU wheel on machines without a GPU; override for CUDA, e.g. `make setup TORCH=torch==2.13.0`
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup test reports rehearsal lab clean
+.PHONY: setup test reports rehearsal real-cpu lab clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +28,12 @@ reports: setup
 
 rehearsal: setup
 	$(VENV)/bin/xlt rehearsal --out rehearsal
+
+# real weights on 2 CPU cores (docs/real_cpu.md): multilingual-e5-small on data/real, its control, the report
+real-cpu: setup
+	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu.yaml --out reports/runs/real-cpu --workers 2
+	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu_random.yaml --out reports/runs/real-cpu-random --workers 2
+	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu.yaml --only 00_xstilts_main_table
 
 lab: setup
 	$(PY) -m ipykernel install --user --name xltlib --display-name "xltlib (.venv)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 
+import pandas as pd
 import pytest
 
 from xltlib.cli import main
@@ -69,3 +70,23 @@ def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes
     with Progress("s", 1, str(log)) as progress:
         progress.update(1)
     assert log.read_text().splitlines()[-1].startswith("s: 1/1 runs done")
+
+
+def test_a_study_file_is_rendered_under_its_own_name_with_its_banner(tmp_path, monkeypatch, capsys):
+    """`xlt reports --study FILE`: notebook 00 runs (or loads) that study instead of its defaults."""
+    monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
+    study = tmp_path / "mine.yaml"
+    study.write_text("name: my-study\nprofile: smoke\nintermediate: [baseline, mnli]\ntargets: [udpos, tatoeba]\n"
+                     "languages: [en, nh]\nseeds: [0]\ntrain_scale: 0.3\n")
+    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 0  # only the notebooks that take one
+    out, _ = capsys.readouterr()
+    page = tmp_path / "my-study" / "00_xstilts_main_table.html"
+    assert out.split() == [str(page)]
+    html = page.read_text()
+    assert "Profile <code>smoke</code>" in html and "4 runs: 2 setups x 2 targets x 1 seeds" in html
+    table = pd.read_csv(tmp_path / "my-study" / "00_xstilts_main_table.csv")
+    assert set(table.setup) == {"baseline", "mnli"} and set(table.target) == {"udpos", "tatoeba"}
+    assert set(table.language) == {"en", "nh"}
+    assert list((tmp_path / "runs" / "my-study" / "results").glob("*.parquet"))
+    study.write_text("name: bad\nprofile: smoke\ntargets: [nope]\n")
+    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 2  # validated before any notebook

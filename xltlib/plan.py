@@ -294,7 +294,9 @@ def plan_study(study, gpu: str = "H100") -> Plan:
     toy = getattr(backend, "world", None) is not None
     counts = DataCounts(backend) if toy else TableCounts(backend)
     runs, parts, trainings = study.runs(), [], {"phase1": defaultdict(int), "phase2": defaultdict(int)}
-    done1, done2 = set(), set()
+    from xltlib.runner import scoring_key
+
+    done1, done2, scored = set(), set(), set()
     for run in runs:
         if run.phase1_key and run.phase1_key not in done1:
             done1.add(run.phase1_key)
@@ -304,7 +306,9 @@ def plan_study(study, gpu: str = "H100") -> Plan:
             done2.add(run.phase2_key)
             trainings["phase2"]["+".join(s.name for s in run.chain())] += 1
             parts += _phase2(study, run, counts)
-        parts += _evaluation(study, run, counts)
+        if scoring_key(run) not in scored:  # the runner scores a model once per spec and languages
+            scored.add(scoring_key(run))
+            parts += _evaluation(study, run, counts)
     plan = Plan(study.name, study.profile, study.model_name, gpu, len(runs), trainings, parts,
                 size=backend.model_size())
     if plan.size.note:

@@ -268,7 +268,7 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         scored: dict = {}  # runs of a group that score one spec in the same languages read the same numbers
         for i in todo:
             run, t0 = runs[i], time.time()
-            key = (_spec_digest(run.spec), run.languages(), run.eval_split)
+            key = scoring_key(run)
             if key not in scored:
                 missing: dict[str, str] = {}
                 per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
@@ -306,6 +306,12 @@ def groups(runs: list[Run]) -> list[list[Run]]:
 def _encoder_key(run: Run) -> str:
     random_base = run.study.random_weights and run.phase1_key is None  # drawn with the run's seed
     return f"encoder-{run.phase1_key}-{run.seed if random_base else ''}"
+
+
+def scoring_key(run: Run) -> tuple:
+    """Runs with one scoring key read the same numbers: the same model (``groups``), spec, languages and
+    split; each group scores a key once."""
+    return run.phase2_key or _encoder_key(run), _spec_digest(run.spec), run.languages(), run.eval_split
 
 
 def _init_worker(threads: int) -> None:
