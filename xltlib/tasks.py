@@ -197,7 +197,6 @@ UPOS = _langs("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCO
 NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
 XT = "google/xtreme"
-_ALL_EVAL = ("dev", "test")
 
 
 def _per_lang(path, config, splits: Mapping[str, str], schema, **kw) -> dict[str, tuple[HubSource, ...]]:
