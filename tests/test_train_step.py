@@ -144,6 +144,15 @@ def test_compile_needs_a_pad_multiple_and_a_bad_multiple_is_named():
         TrainConfig(pad_multiple=0)
 
 
+def test_train_config_is_frozen_and_changed_by_replace():
+    import dataclasses
+
+    cfg = TrainConfig(lr=1e-3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 5e-4
+    assert dataclasses.replace(cfg, lr=5e-4).lr == 5e-4 and cfg.lr == 1e-3
+
+
 def test_fresh_heads_train_at_head_lr_and_the_encoder_at_lr(tokenizer):
     feats = features("xnli", 16, tokenizer)
     model = tiny_model(feats.spec)
