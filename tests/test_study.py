@@ -103,6 +103,7 @@ def _cli(*args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow  # ~35 s: four `xlt run` processes
 def test_small_study_runs_resumes_after_kill_and_recomputes_nothing(tmp_path):
     study_file = tmp_path / "small.yaml"
     study_file.write_text(yaml.safe_dump(SMALL))
@@ -267,6 +268,7 @@ def test_translated_subsamples_draw_different_examples_per_language():
     assert examples == training_data(study, "sst2", study.intermediate[0], seed=0)[1]
 
 
+@pytest.mark.slow  # ~20 s: the study twice, once with two workers
 def test_parallel_workers_give_the_same_results_as_one_process(tmp_path):
     spec = {"name": "w", "profile": "smoke", "targets": ["udpos"], "languages": ["en", "nh"], "seeds": [0, 1],
             "intermediate": ["baseline", "sst2"], "train_scale": 0.5}

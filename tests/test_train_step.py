@@ -68,6 +68,7 @@ def test_bucketed_step_trains_exactly_as_the_eager_step(shape, tokenizer):
     assert worst < TOLERANCE, f"{shape}: bucketed losses differ from eager by {worst:.2e} (relative)"
 
 
+@pytest.mark.slow  # ~40 s: torch.compile with an empty Inductor cache
 def test_compiled_step_trains_exactly_as_the_eager_step(tokenizer):
     feats = features("xnli", 800, tokenizer)
     eager, _ = losses(feats, tokenizer.pad_token_id, 100)
