@@ -1,5 +1,6 @@
 # make reports  - the main job: run every research notebook on the toy profile into reports/
 # make test     - all tests (unit, doctests, notebooks on the smoke profile, a quick rehearsal)
+# make check    - the inner loop (meant for < 3 min on 2 cores): unit tests and doctests, no notebooks, no test marked slow
 # make rehearsal - the xtreme study and all six notebooks on a Hub mirror with random-weight models
 # make real-cpu  - real weights (multilingual-e5-small) on real data on a CPU: docs/real_cpu.md
 # Both bootstrap .venv on first use.
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 # CPU wheel on machines without a GPU; override for CUDA, e.g. `make setup TORCH=torch==2.13.0`
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup test reports rehearsal real-cpu lab clean
+.PHONY: setup test check reports rehearsal real-cpu lab clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +23,9 @@ $(VENV)/.installed: pyproject.toml
 
 test: setup
 	$(PY) -m pytest -q
+
+check: setup
+	$(PY) -m pytest -q -m "not slow" tests xltlib
 
 reports: setup
 	$(VENV)/bin/xlt reports --profile toy

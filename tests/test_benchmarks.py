@@ -70,6 +70,7 @@ def test_memory_estimate_uses_real_size_configs_without_allocating(capsys):
     assert 3.4e9 < xl["params"] < 3.6e9 and xl["weights_and_optimizer_gib"] > 50  # full fine-tuning: 18 bytes/param
 
 
+@pytest.mark.slow  # ~11 s: a whole benchmark suite
 def test_one_command_runs_a_whole_suite_as_a_markdown_table(capsys):
     assert main(["--suite", "cpu", "--device", "cpu"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "xltlib"
 
 
@@ -106,6 +108,7 @@ def test_loading_a_model_leaves_the_logging_level_as_it_was(tmp_path):
         hf.set_verbosity_warning()
 
 
+@pytest.mark.slow  # ~12 s: processes pretraining the smoke model
 def test_the_toy_model_is_built_once_when_processes_ask_at_the_same_time(tmp_path):
     code = ("import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr);"
             "from xltlib.toy.pretrain import toy_model; print(toy_model('smoke', progress=False))")

@@ -11,6 +11,8 @@ import pytest
 
 from xltlib.tasks import get_benchmark
 
+pytestmark = pytest.mark.slow  # ~200 s: the quick rehearsal
+
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):

@@ -23,6 +23,7 @@ def test_every_research_question_has_a_notebook():
     assert [nb.stem[:2] for nb in notebooks()] == ["00", "01", "02", "03", "04", "05"]
 
 
+@pytest.mark.slow  # ~15 s: a notebook executed
 def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError, match="unknown notebook\\(s\\) \\['99_nothing'\\]"):

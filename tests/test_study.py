@@ -14,7 +14,7 @@ import yaml
 
 from xltlib.errors import ConfigError
 from xltlib.results import load_results
-from xltlib.runner import execute, run_study
+from xltlib.runner import execute_group, run_study
 from xltlib.study import load_study, study_from_dict
 
 SMALL = {  # the shape of examples/toy_small.yaml, on the smoke profile
@@ -103,6 +103,7 @@ def _cli(*args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow  # ~35 s: four `xlt run` processes
 def test_small_study_runs_resumes_after_kill_and_recomputes_nothing(tmp_path):
     study_file = tmp_path / "small.yaml"
     study_file.write_text(yaml.safe_dump(SMALL))
@@ -145,7 +146,7 @@ def test_intermediate_setups_run(tmp_path, setup):
     study = study_from_dict({"name": "s", "profile": "smoke", "targets": ["tydiqa"], "languages": ["en"],
                              "intermediate": [setup], "train_scale": 0.3})
     (run,) = study.runs()
-    rows = execute(run, tmp_path)
+    rows = execute_group([run], tmp_path)[0]
     assert {(r["metric"], r["language"]) for r in rows if r["split"] == "test"} == {("exact_match", "en"), ("f1", "en")}
     meta = (tmp_path / "checkpoints" / run.phase1_key / "xlt_phase1.json").read_text()
     assert all(t in meta for t in setup["tasks"])
@@ -192,7 +193,7 @@ def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypat
     # the retry is what is tested, not whether a fifth of the fine-tuning budget on smoke data gets past one class
     monkeypatch.setattr(runner, "collapsed", lambda *args: False)
     study = study_from_dict({"name": "g", "profile": "smoke", "targets": ["xnli"], "languages": ["en"], "train_scale": 0.2})
-    rows = execute(study.runs()[0], tmp_path)
+    rows = execute_group([study.runs()[0]], tmp_path)[0]
     assert calls[1][0] == calls[0][0] / 2 and calls[1][1] == calls[0][1] + 1000
     assert {r["retries"] for r in rows} == {1}
 
@@ -227,7 +228,7 @@ def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
     trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)  # the encoder's own weights stay frozen
     (run,) = study.runs()
-    rows = execute(run, tmp_path)
+    rows = execute_group([run], tmp_path)[0]
     assert rows and (tmp_path / "checkpoints" / run.phase1_key / "config.json").exists()
     merged = TransferModel.from_pretrained(str(tmp_path / "checkpoints" / run.phase1_key))
     assert not any("lora_" in n for n, _ in merged.encoder.named_parameters())
@@ -256,17 +257,18 @@ def test_the_same_experiment_is_the_same_run_however_it_is_written():
 
 
 def test_translated_subsamples_draw_different_examples_per_language():
-    from xltlib.runner import training_examples
+    from xltlib.runner import training_data
 
     study = study_from_dict({**SMALL, "intermediate": [{"name": "x", "tasks": ["sst2"], "languages": ["en", "nh"],
                                                         "size": 0.25}]})
-    examples = training_examples(study, "sst2", study.intermediate[0], seed=0)
+    _, examples = training_data(study, "sst2", study.intermediate[0], seed=0)
     by_lang = {lang: {e.id for e in examples if e.lang == lang} for lang in ("en", "nh")}
     assert len(by_lang["en"]) == len(by_lang["nh"]) == 24  # a quarter of the smoke world's 96
     assert by_lang["en"] != by_lang["nh"]
-    assert examples == training_examples(study, "sst2", study.intermediate[0], seed=0)
+    assert examples == training_data(study, "sst2", study.intermediate[0], seed=0)[1]
 
 
+@pytest.mark.slow  # ~20 s: the study twice, once with two workers
 def test_parallel_workers_give_the_same_results_as_one_process(tmp_path):
     spec = {"name": "w", "profile": "smoke", "targets": ["udpos"], "languages": ["en", "nh"], "seeds": [0, 1],
             "intermediate": ["baseline", "sst2"], "train_scale": 0.5}

@@ -68,6 +68,7 @@ def test_bucketed_step_trains_exactly_as_the_eager_step(shape, tokenizer):
     assert worst < TOLERANCE, f"{shape}: bucketed losses differ from eager by {worst:.2e} (relative)"
 
 
+@pytest.mark.slow  # ~40 s: torch.compile with an empty Inductor cache
 def test_compiled_step_trains_exactly_as_the_eager_step(tokenizer):
     feats = features("xnli", 800, tokenizer)
     eager, _ = losses(feats, tokenizer.pad_token_id, 100)
@@ -142,6 +143,15 @@ def test_compile_needs_a_pad_multiple_and_a_bad_multiple_is_named():
         TrainConfig(compile=True)
     with pytest.raises(ValueError, match="pad_multiple=0"):
         TrainConfig(pad_multiple=0)
+
+
+def test_train_config_is_frozen_and_changed_by_replace():
+    import dataclasses
+
+    cfg = TrainConfig(lr=1e-3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 5e-4
+    assert dataclasses.replace(cfg, lr=5e-4).lr == 5e-4 and cfg.lr == 1e-3
 
 
 def test_fresh_heads_train_at_head_lr_and_the_encoder_at_lr(tokenizer):

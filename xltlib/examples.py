@@ -187,7 +187,3 @@ def example_from_dict(fmt: Format, row: dict[str, Any]):
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in row.items()}
     values["id"] = str(values["id"])
     return cls(**values)
-
-
-def example_to_dict(example) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(example).items()}

@@ -84,10 +84,6 @@ def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[Tas
     return spec, examples
 
 
-def training_examples(study: Study, task: str, setup: Setup, seed: int) -> list:
-    return training_data(study, task, setup, seed)[1]
-
-
 # ------------------------------------------------------------------------------------- phase 1
 def _load_encoder(study: Study, path: str, seed: int = 0) -> TransferModel:
     """The encoder at ``path``: the study's base model (random weights drawn with ``seed`` where the study
@@ -230,11 +226,6 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
                      "value": float(value), "data": backend.source_of(chain_last, "en", "dev"),
                      "comparable": False, "note": f"{chain_last} English dev, best checkpoint"})
     return rows
-
-
-def execute(run: Run, out: str | Path, progress: bool = False) -> list[dict]:
-    """Run one Run (or nothing, if its results exist) and write its rows; returns them."""
-    return execute_group([run], out, progress)[0]
 
 
 def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait: bool = True) -> list:

@@ -30,7 +30,13 @@ from xltlib.languages import language
 
 
 class Format(str, Enum):
-    """The five formats; each has one example type, one head and one training path."""
+    """The six formats; each has one example type. Five train a head of their own (MLM only as an
+    intermediate task, mixed into phase 1); retrieval has none: it is scored from the encoder's sentence
+    embeddings.
+
+    >>> len(Format)
+    6
+    """
 
     CLASSIFICATION = "classification"  # single sentence or sentence pair -> one label
     MULTIPLE_CHOICE = "multiple_choice"  # context + k choices -> index of the right one
@@ -197,7 +203,6 @@ UPOS = _langs("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCO
 NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 
 XT = "google/xtreme"
-_ALL_EVAL = ("dev", "test")
 
 
 def _per_lang(path, config, splits: Mapping[str, str], schema, **kw) -> dict[str, tuple[HubSource, ...]]:

@@ -28,7 +28,7 @@ from xltlib.features import Features, batches, collate, featurize
 from xltlib.tasks import Format
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     lr: float = 1e-5  # jiant's XTREME recipe for XLM-R Large; tiny toy models need ~5e-4
     # the fresh task heads' rate (None: ``lr``, as jiant trains them); a pretrained head (continued MLM's)

@@ -79,7 +79,6 @@ class ToyWorld:
         return load(task, lang, split, self, on_error=on_error, limit=limit)
 
 
-NON_EN = tuple(c for c in LANGUAGES if c != "en")
 ALL = tuple(LANGUAGES)
 
 # task -> (generator, kwargs, max_length); every generator takes (rng, language, index)
