@@ -73,7 +73,7 @@ def write_e5(path: Path, pieces: list[str], scores: np.ndarray, seed: int = 0, c
     directory = struct.pack("<i", len(tensors))
     entries = [struct.pack("<H", len(n)) + n.encode() + struct.pack("<BI", dt, count) for n, dt, count, _ in tensors]
     start = len(head) + len(directory) + sum(len(e) + 16 for e in entries)
-    body, offset = b"", start
+    offset = start
     for e, (_, _, _, raw) in zip(entries, tensors):
         directory += e + struct.pack("<QQ", offset, len(raw))
         offset += len(raw)

@@ -381,8 +381,3 @@ def data_source(source):
 
         return LocalData(source)
     raise ConfigError(f"source={source!r}: expected 'hub', 'toy', a ToyWorld or a local directory")
-
-
-def default_model(name: str) -> str:
-    """The model a profile's studies use unless they name one."""
-    return make_profile(name).model

@@ -66,9 +66,6 @@ class Setup:
         return "+".join(self.tasks) or "none"
 
 
-Intermediate = Setup  # the name of this class before 0.2
-
-
 @dataclass(frozen=True)
 class Study:
     name: str
