@@ -16,9 +16,16 @@ from xltlib.tasks import get_task
 KEYS = ["model", "setup", "intermediate", "mode", "target", "language", "seed"]
 
 
+def zero_shot_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that score a target's languages: phase "zero-shot" (the test split, or the study's
+    ``eval_split``), not the English dev scores of model selection; a table without phases: the test split."""
+    return table[table["phase"] == "zero-shot"] if "phase" in table.columns else table[table["split"] == "test"]
+
+
 def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
-    """One score per (run, language) on the test split: the task's primary metric, (EM + F1) / 2 for QA."""
-    test = table[table["split"] == "test"]
+    """One score per (run, language) as zero-shot scored (``zero_shot_rows``): the task's primary metric,
+    (EM + F1) / 2 for QA."""
+    test = zero_shot_rows(table)
     rows = []
     for target, part in test.groupby("target"):
         spec = get_task(target)
@@ -32,7 +39,7 @@ def data_notes(table: pd.DataFrame) -> pd.DataFrame:
     """What a reader must know of the data behind the scores, one row per (target, language, kind): kind
     "missing" (no score: no source holds the split, or its labels are blanked) and "not comparable" (the
     score is real, but published numbers were computed on other data), each with the reason."""
-    test = table[table["split"] == "test"]
+    test = zero_shot_rows(table)
     missing = test[test["metric"] == "missing"].assign(kind="missing")
     caveats = test[(test["metric"] != "missing") & (test["note"].fillna("") != "")].assign(kind="not comparable")
     notes = pd.concat([missing, caveats])[["target", "language", "kind", "note"]].drop_duplicates()
