@@ -7,6 +7,7 @@ nothing else, and run keys made before they existed stay valid."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -68,13 +69,18 @@ def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, on
     assert not scored[scored.target == "xquad"].comparable.any()
 
 
-def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monkeypatch):
+def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monkeypatch, tmp_path):
     from xltlib.plan import plan_study
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    study = load_study(EXAMPLES / "real_cpu.yaml")
-    control = load_study(EXAMPLES / "real_cpu_random.yaml")
-    assert Path(study.local_data).is_absolute() and study.local_data.endswith("data/real")  # relative to the file
+    # a clean clone has no data/real (it is gitignored): copy the studies beside a stand-in for it
+    (tmp_path / "data" / "real").mkdir(parents=True)
+    (tmp_path / "examples").mkdir()
+    for name in ("real_cpu.yaml", "real_cpu_random.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path / "examples" / name)
+    study = load_study(tmp_path / "examples" / "real_cpu.yaml")
+    control = load_study(tmp_path / "examples" / "real_cpu_random.yaml")
+    assert Path(study.local_data).resolve() == (tmp_path / "data" / "real").resolve()  # relative to the study file
     assert control.random_weights and not study.random_weights
     assert {f: getattr(study, f) for f in ("targets", "train_on", "eval_split", "target_size", "eval_size")} == \
         {f: getattr(control, f) for f in ("targets", "train_on", "eval_split", "target_size", "eval_size")}
