@@ -89,6 +89,19 @@ def test_a_study_reads_a_blanked_split_from_the_hub_instead(tmp_path):
     assert profile.provenance(get_task("xnli"), "de") == ("hub", True, "")
 
 
+def test_a_split_neither_local_data_nor_the_hub_has_says_why_local_data_lacks_it(monkeypatch):
+    from xltlib.errors import DataUnavailableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", "/nonexistent-xlt-test-cache")
+    profile = make_profile("xtreme", local_data=str(SAMPLE))
+    with pytest.raises(DataUnavailableError, match=r"^not in local_data \(.*tydiqa.goldp.ko.dev.json: labels "
+                       r"blanked \(every answer is an empty string\)\), and from the Hub: .*HF_HUB_OFFLINE"):
+        profile.load("tydiqa", "ko", "test")
+    with pytest.raises(DataUnavailableError, match=r"^not in local_data \(.* has no udpos dev file for fr\)"):
+        profile.load("udpos", "fr", "dev")
+
+
 def test_local_data_is_checked_for_the_task_a_split_is_read_from(tmp_path):
     # XNLI trains on MNLI: DIR/xnli/ without DIR/mnli/ must not be used for training, and DIR/mnli/ must be
     (tmp_path / "mnli" / "en").mkdir(parents=True)

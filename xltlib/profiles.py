@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from xltlib.data.core import TaskData
-from xltlib.errors import ConfigError
+from xltlib.errors import ConfigError, DataUnavailableError
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
 from xltlib.train import TrainConfig
 
@@ -234,7 +234,13 @@ class HubProfile(Profile):
             return local.load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
         from xltlib.data.hub import HubData
 
-        return HubData().load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
+        try:
+            return HubData().load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
+        except DataUnavailableError as exc:
+            if local is None:
+                raise
+            raise type(exc)(f"not in local_data ({local.lacks(task, lang, split, benchmark)}), "
+                            f"and from the Hub: {exc}") from None
 
     def base_model(self) -> str:
         from xltlib.model_import import resolve
@@ -381,3 +387,4 @@ def data_source(source):
 
         return LocalData(source)
     raise ConfigError(f"source={source!r}: expected 'hub', 'toy', a ToyWorld or a local directory")
+

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -354,7 +355,7 @@ def load_study(path: str | Path) -> Study:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("local_data"), str):
         local = Path(data["local_data"]).expanduser()  # relative to the study file, wherever it is run from
-        data["local_data"] = str(local if local.is_absolute() else path.resolve().parent / local)
+        data["local_data"] = os.path.normpath(local if local.is_absolute() else path.resolve().parent / local)
     return study_from_dict(data, path.stem)
 
 

@@ -399,6 +399,13 @@ class LocalData:
         found = self.find(read_spec(task, split, benchmark), lang, split)
         return found is not None and found.blanked is None
 
+    def lacks(self, task, lang: str, split: str, benchmark: str | None = None) -> str:
+        """Why the directory does not hold the split, in words (for a message that goes on to the Hub)."""
+        found = self.find(read_spec(task, split, benchmark), lang, split)
+        if found is None:
+            return f"{self.root} has no {task} {split} file for {lang}"
+        return f"{found.path}: labels blanked ({found.blanked})" if found.blanked else f"{self.root} holds it"
+
     def files(self, task, lang: str, split: str, benchmark: str | None = None) -> list[Path]:
         """The files a load of the split reads (empty when it is not held)."""
         spec = read_spec(task, split, benchmark)
