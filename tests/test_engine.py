@@ -46,6 +46,42 @@ def test_toy_model_is_cached_and_loads_through_xlmr_classes(smoke_dir, tokenizer
     assert ids[0] == tokenizer.cls_token_id and ids.count(tokenizer.sep_token_id) == 3  # <s> A </s></s> B </s>
 
 
+def test_the_shipped_toy_checkpoints_are_the_notebooks_models_at_this_world_version():
+    import json
+
+    from xltlib.toy.pretrain import MODEL_FILES, SHIPPED, WORLD_VERSION, model_key
+
+    sixteen = ToyWorld(high_languages=12).languages  # notebook 01's world
+    assert sorted(p.name for p in SHIPPED.iterdir()) == sorted(
+        [model_key("base"), model_key("small"), model_key("base", languages=sixteen)])
+    for model in SHIPPED.iterdir():
+        meta = json.loads((model / "xlt_toy.json").read_text())
+        assert meta["world_version"] == WORLD_VERSION and all((model / f).is_file() for f in MODEL_FILES)
+
+
+def test_toy_models_come_from_the_shipped_copy_and_a_rebuild_is_byte_identical(tmp_path, monkeypatch, one_thread):
+    from xltlib import cli
+    from xltlib.toy import pretrain as P
+
+    monkeypatch.setattr(P, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
+    shipped, _ = P.rebuild("smoke", ship=True, progress=False)
+    assert shipped.parent == tmp_path / "shipped" and shipped.name == P.model_key("smoke")
+
+    def no_pretraining(*args, **kwargs):
+        raise AssertionError("pretrained although a checkpoint is shipped")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(P, "pretrain", no_pretraining)
+        copy = P.toy_model("smoke", progress=False)
+    assert copy.parent == tmp_path / "cache" / "toy" and P.fingerprint(copy) == P.fingerprint(shipped)
+    assert P.rebuild("smoke", progress=False) == (shipped, [])  # pretraining is deterministic
+
+    tokenizer = shipped / "tokenizer.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"▁', '"_', 1))
+    assert cli.main(["toy", "build", "--size", "smoke", "--rebuild"]) == 1
+
+
 def test_tagging_labels_only_first_subtoken(tokenizer):
     spec = toy_spec("udpos")
     examples = load_examples("udpos", "en", "test", source=WORLD).examples[:4]

@@ -1,7 +1,7 @@
 """The ``xlt`` command line.
 
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
-    xlt toy build [--size base]              pretrain (or find cached) the toy XLM-R
+    xlt toy build [--size base] [--rebuild]  the toy XLM-R: shipped, cached or pretrained (--rebuild: check it)
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
     xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json] [--plot PNG]
                                              English-other alignment before and after phase 1
@@ -53,6 +53,18 @@ def _toy_build(args) -> int:
     from xltlib.toy.pretrain import toy_model
 
     world = ToyWorld(high_languages=args.high_languages, low_languages=args.low_languages)
+    if args.rebuild or args.ship:
+        from xltlib.toy.pretrain import rebuild
+
+        path, differ = rebuild(args.size, args.seed, world.languages, ship=args.ship, progress=sys.stderr.isatty())
+        if args.ship:
+            print(f"{path}: written (commit it with the change that made it)")
+        elif differ is None:
+            print(f"{path}: none shipped for this size and world; the rebuild was not compared")
+        else:
+            print(f"{path}: " + (f"the rebuild differs in {', '.join(differ)}" if differ else
+                                 "the rebuild is identical, byte for byte"))
+        return 1 if differ else 0
     path = toy_model(args.size, seed=args.seed, progress=sys.stderr.isatty(), languages=world.languages)
     meta = json.loads((path / "xlt_toy.json").read_text())
     print(f"{path}\n  {meta['parameters']:,} parameters, {meta['tokens']:,} MLM tokens in {meta['seconds']:.0f}s, "
@@ -222,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
                            help="high-resource synthetic languages of the world (default 3; up to 12)")
             p.add_argument("--low-languages", type=int, default=3, dest="low_languages",
                            help="low-resource synthetic languages (default 3)")
+        if name == "build":
+            p.add_argument("--rebuild", action="store_true", help="pretrain from scratch and compare with the "
+                           "checkpoint shipped in the package (exit 1 if any byte differs)")
+            p.add_argument("--ship", action="store_true", help="pretrain from scratch into the package's "
+                           "shipped checkpoints (xltlib/assets/toy/)")
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "

@@ -13,6 +13,12 @@ The tokenizer is a SentencePiece-style subword model (BPE over ▁-marked words,
 them) loaded through ``XLMRobertaTokenizer``; the model is ``XLMRobertaForMaskedLM``. Both are saved
 with ``save_pretrained`` under ``$XLT_CACHE/toy/<hash>``, where the hash covers the world version, the
 languages and the size's config, so a second call loads instead of training.
+
+Pretraining is deterministic (CPU, one seed): the models the notebooks use (``SHIPPED``: ``base`` and
+``small`` of the default world, ``base`` of notebook 01's sixteen-language world) ship with the package,
+so a first ``make reports`` copies them instead of pretraining them (26 min on 2 cores).
+``xlt toy build --rebuild`` pretrains one from scratch and compares it with the shipped bytes;
+``--ship`` writes it into the package (after a change of the world, whose version is in the key).
 """
 from __future__ import annotations
 
@@ -57,6 +63,12 @@ SIZES = {
     "base": ToyModelSize(hidden=128, layers=4, heads=4, ffn=512),  # the default toy XLM-R
     "large": ToyModelSize(hidden=192, layers=6, heads=6, ffn=768),
 }
+
+
+# pretrained toy models shipped with the package, one directory per model_key (xltlib/assets/README.md)
+SHIPPED = Path(__file__).resolve().parent.parent / "assets" / "toy"
+# the files a rebuild must reproduce byte for byte (xlt_toy.json also holds the build's wall time)
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
 def cache_root() -> Path:
@@ -304,10 +316,46 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True, language
             return final
         tmp = final.with_name(final.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        meta = pretrain(size, tmp, seed, progress, languages)
-        log.info("pretrained toy-%s in %.0fs (%d tokens, final MLM loss %.3f)", size, meta["seconds"],
-                 meta["tokens"], meta["final_loss"])
+        if (SHIPPED / final.name / "xlt_toy.json").exists():
+            shutil.copytree(SHIPPED / final.name, tmp)
+            log.info("toy-%s: the shipped checkpoint %s (xlt toy build --rebuild pretrains it again)", size, final.name)
+        else:
+            tmp.mkdir(parents=True)
+            meta = pretrain(size, tmp, seed, progress, languages)
+            log.info("pretrained toy-%s in %.0fs (%d tokens, final MLM loss %.3f)", size, meta["seconds"],
+                     meta["tokens"], meta["final_loss"])
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
     return final
+
+
+def fingerprint(model_dir: Path) -> dict:
+    """SHA-256 of each of a model directory's ``MODEL_FILES``."""
+    return {name: hashlib.sha256((Path(model_dir) / name).read_bytes()).hexdigest() for name in MODEL_FILES}
+
+
+def rebuild(size: str, seed: int = 0, languages: dict = LANGUAGES, ship: bool = False,
+            progress: bool = True) -> tuple[Path, list[str] | None]:
+    """Pretrain the toy model from scratch (never from the cache or the shipped copy) and compare it with
+    the shipped checkpoint: its directory (the shipped one when ``ship``, written there) and the files that
+    differ from the shipped bytes ([] when identical; None when none is shipped, or with ``ship``)."""
+    import tempfile
+
+    shipped = SHIPPED / model_key(size, seed, languages)
+    with tempfile.TemporaryDirectory() as tmp:
+        pretrain(size, Path(tmp), seed, progress, languages)
+        new = fingerprint(Path(tmp))
+        if ship:  # never leaves a half-written checkpoint: copy beside it, then swap
+            new_dir, old_dir = shipped.with_name(shipped.name + ".new"), shipped.with_name(shipped.name + ".old")
+            for stale in (new_dir, old_dir):
+                shutil.rmtree(stale, ignore_errors=True)
+            shutil.copytree(tmp, new_dir)
+            if shipped.exists():
+                shipped.rename(old_dir)
+            new_dir.rename(shipped)
+            shutil.rmtree(old_dir, ignore_errors=True)
+            return shipped, None
+        if not (shipped / "xlt_toy.json").exists():
+            return shipped, None
+        old = fingerprint(shipped)
+        return shipped, [name for name in MODEL_FILES if new[name] != old[name]]
