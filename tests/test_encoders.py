@@ -206,9 +206,9 @@ def test_glue_sst2_tsv_is_read_by_name_and_bad_rows_are_named(tmp_path):
     from xltlib.data import MalformedRowWarning, load_examples
 
     (tmp_path / "SST-2").mkdir()
-    (tmp_path / "SST-2" / "train.tsv").write_text("sentence\tlabel\na fine film \t1\ndull \t0\nbroken\t7\n")
+    (tmp_path / "SST-2" / "train.tsv").write_text('sentence\tlabel\na fine film \t1\n" dull " , she said \t0\nbroken\t7\n')
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", MalformedRowWarning)
         data = load_examples("sst2", "en", "train", source=tmp_path)
-    assert [(e.text_a, e.label) for e in data.examples] == [("a fine film", "positive"), ("dull", "negative")]
+    assert [(e.text_a, e.label) for e in data.examples] == [("a fine film", "positive"), ('" dull " , she said', "negative")]
     assert sum(data.skipped.values()) == 1 and any("label index below 2" in str(w.message) for w in seen)

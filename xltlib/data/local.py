@@ -240,11 +240,14 @@ def _tatoeba_laser(path: Path, spec: TaskSpec, lang: str, split: str):
 
 
 def _glue_single(path: Path, spec: TaskSpec, lang: str, split: str):
-    """GLUE's single-sentence TSV (SST-2): a ``sentence<TAB>label`` header, then a label index per row."""
-    for i, row in _tsv_rows(path):
-        if isinstance(row, Exception):
-            yield i, row
-        elif i == 1 and row == ["sentence", "label"]:
+    """GLUE's single-sentence TSV (SST-2): a ``sentence<TAB>label`` header, then a label index per row. GLUE
+    writes it without quoting (a sentence may start with a quote mark), so a line is split on its tab only."""
+    for i, line in _lines(path):
+        if isinstance(line, Exception):
+            yield i, line
+            continue
+        row = line.split("\t")
+        if i == 1 and row == ["sentence", "label"]:
             continue
         elif len(row) != 2 or not row[1].strip().isdigit() or int(row[1]) >= len(spec.labels):
             yield i, ValueError(f"expected 'sentence<TAB>label' with a label index below {len(spec.labels)}, "
