@@ -69,6 +69,19 @@ def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, on
     assert not scored[scored.target == "xquad"].comparable.any()
 
 
+def test_provenance_gives_every_reason_a_score_is_not_comparable():
+    import dataclasses
+
+    from xltlib.tasks import get_task
+
+    backend = study_from_dict(_study("xlm-roberta-base")).backend
+    xquad = get_task("xquad")
+    assert backend.provenance(xquad, "de") == (str(DATA / "xtreme"), True, "")
+    source, comparable, note = backend.provenance(dataclasses.replace(xquad, train_task="tydiqa"), "de", "dev")
+    assert not comparable and note == ("scored on the dev split, not the test split published numbers use; "
+                                       "fine-tuned on tydiqa, not on the benchmark's training data")
+
+
 def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monkeypatch, tmp_path):
     from xltlib.plan import plan_study
 

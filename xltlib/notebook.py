@@ -207,7 +207,8 @@ def study_setups(study: dict) -> tuple:
 
 
 def model_dir(study: dict) -> str:
-    """The study's pretrained model: a toy model's cache directory (built on first use) or a Hub id."""
+    """The study's pretrained model: a toy model's cache directory (made on first use), an imported
+    model's directory or a Hub id."""
     return _study(study).backend.base_model()
 
 

@@ -50,7 +50,7 @@ class Profile:
         raise NotImplementedError
 
     def base_model(self) -> str:
-        """A directory or Hub id ``from_pretrained`` loads (a toy model is pretrained on first use)."""
+        """A directory or Hub id ``from_pretrained`` loads (a toy model is copied or pretrained on first use)."""
         raise NotImplementedError
 
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
@@ -170,7 +170,7 @@ class ToyProfile(Profile):
                          source="xltlib.toy.pretrain.SIZES (its vocabulary is learned on the toy corpus)")
 
     def check_model(self) -> None:
-        self.model_size()  # the toy model is pretrained here on first use
+        self.model_size()  # sizes only: the toy model is copied or pretrained where weights are needed
 
     def key(self) -> dict:
         from xltlib.toy.pretrain import model_key
@@ -305,11 +305,11 @@ class HubProfile(Profile):
 
     def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
         source = self.source_of(spec.name, lang, split)
-        if split != "test":
-            return source, False, f"scored on the {split} split, not the test split published numbers use"
-        if spec.train_task != get_task(spec.name).train_task:
-            return source, False, f"fine-tuned on {spec.train_task}, not on the benchmark's training data"
-        note = spec.hub_caveat if source == "hub" else ""
+        notes = [f"scored on the {split} split, not the test split published numbers use" if split != "test" else "",
+                 f"fine-tuned on {spec.train_task}, not on the benchmark's training data"
+                 if spec.train_task != get_task(spec.name).train_task else "",
+                 spec.hub_caveat if source == "hub" else ""]
+        note = "; ".join(n for n in notes if n)
         return source, not note, note
 
     def source_of(self, task, lang, split) -> str:

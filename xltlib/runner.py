@@ -290,11 +290,14 @@ def groups(runs: list[Run]) -> list[list[Run]]:
     baseline and phase-1 encoder is the same one: scored once), in order."""
     by_key: dict = defaultdict(list)
     for run in runs:
-        by_key[run.phase2_key or _encoder_key(run)].append(run)
+        by_key[_model_key(run)].append(run)
     return list(by_key.values())
 
 
-def _encoder_key(run: Run) -> str:
+def _model_key(run: Run) -> str:
+    """The model a run scores: its phase-2 fine-tuning, else (retrieval) its encoder."""
+    if run.phase2_key:
+        return run.phase2_key
     random_base = run.study.random_weights and run.phase1_key is None  # drawn with the run's seed
     return f"encoder-{run.phase1_key}-{run.seed if random_base else ''}"
 
@@ -302,7 +305,7 @@ def _encoder_key(run: Run) -> str:
 def scoring_key(run: Run) -> tuple:
     """Runs with one scoring key read the same numbers: the same model (``groups``), spec, languages and
     split; each group scores a key once."""
-    return run.phase2_key or _encoder_key(run), _spec_digest(run.spec), run.languages(), run.eval_split
+    return _model_key(run), _spec_digest(run.spec), run.languages(), run.eval_split
 
 
 def _init_worker(threads: int) -> None:

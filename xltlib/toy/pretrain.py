@@ -294,8 +294,8 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True, la
 
 def toy_model(size: str = "base", seed: int = 0, progress: bool = True, languages: dict = LANGUAGES) -> Path:
     """The directory of the pretrained toy XLM-R of ``size`` for a world's ``languages`` (default: the default
-    world's), training it on first use (atomic, cached; built once under a file lock when several processes
-    ask at the same time)."""
+    world's): on first use copied from the package's shipped checkpoint (``SHIPPED``) or, where none is
+    shipped, pretrained (atomic, cached; made once under a file lock when several processes ask at once)."""
     from xltlib.locking import file_lock
 
     if size not in SIZES:
