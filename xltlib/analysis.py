@@ -69,6 +69,16 @@ def summarize(scores: pd.DataFrame, by: list[str], value: str = "score") -> pd.D
     return pd.DataFrame(rows)
 
 
+def side(low: float, high: float, above: str, below: str, neither: str) -> str:
+    """A verdict from a 95% interval, in the caller's words: ``above`` when it lies above 0, ``below`` when
+    below, ``neither`` when it includes 0 (the difference is not told apart from seed noise).
+
+    >>> side(0.4, 2.0, "helps", "hurts", "no clear effect"), side(-1.0, 0.5, "helps", "hurts", "no clear effect")
+    ('helps', 'no clear effect')
+    """
+    return above if low > 0 else below if high < 0 else neither
+
+
 def paired_deltas(scores: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
     """Each setup's score minus the baseline's on the same target, language and seed (paired by seed), and
     the same model where the scores come from several."""

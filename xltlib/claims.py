@@ -25,7 +25,7 @@ import math
 
 import pandas as pd
 
-from xltlib.analysis import bootstrap_ci, paired_deltas
+from xltlib.analysis import bootstrap_ci, paired_deltas, side
 
 BEST_TASKS = ("squad_v1", "squad_v2", "mnli", "hellaswag")  # the paper's best intermediate tasks
 MLM = "mlm"
@@ -147,11 +147,7 @@ def verdict(sign: int, low: float, high: float) -> str:
     """
     if math.isnan(low):
         return "not measured"
-    if sign * low > 0 and sign * high > 0:
-        return "yes"
-    if sign * low < 0 and sign * high < 0:
-        return "no"
-    return "inconclusive"
+    return side(low, high, "yes", "no", "inconclusive") if sign > 0 else side(low, high, "no", "yes", "inconclusive")
 
 
 def check_claims(scores: pd.DataFrame, roles: dict, retrieval=("bucc2018", "tatoeba")) -> pd.DataFrame:
