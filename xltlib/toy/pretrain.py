@@ -344,7 +344,6 @@ def rebuild(size: str, seed: int = 0, languages: dict = LANGUAGES, ship: bool = 
     shipped = SHIPPED / model_key(size, seed, languages)
     with tempfile.TemporaryDirectory() as tmp:
         pretrain(size, Path(tmp), seed, progress, languages)
-        new = fingerprint(Path(tmp))
         if ship:  # never leaves a half-written checkpoint: copy beside it, then swap
             new_dir, old_dir = shipped.with_name(shipped.name + ".new"), shipped.with_name(shipped.name + ".old")
             for stale in (new_dir, old_dir):
@@ -357,5 +356,5 @@ def rebuild(size: str, seed: int = 0, languages: dict = LANGUAGES, ship: bool = 
             return shipped, None
         if not (shipped / "xlt_toy.json").exists():
             return shipped, None
-        old = fingerprint(shipped)
+        new, old = fingerprint(Path(tmp)), fingerprint(shipped)
         return shipped, [name for name in MODEL_FILES if new[name] != old[name]]
