@@ -168,6 +168,46 @@ def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_dir, capsys)
     assert "sst2 (dev)" in table and "majority" in table.splitlines()[0]
 
 
+def test_toy_pretraining_runs_on_its_own_thread_count_and_restores_the_callers(tmp_path, monkeypatch):
+    """A pretraining run's bytes depend on its threads: it always uses ``THREADS`` (a rebuild anywhere
+    reproduces the shipped checkpoints), and the caller's setting comes back afterwards."""
+    import torch
+
+    import xltlib.toy.pretrain as P
+
+    seen = []
+    monkeypatch.setattr(P, "_pretrain", lambda *args: seen.append(torch.get_num_threads()) or {})
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if P.THREADS != 1 else 3)
+        caller = torch.get_num_threads()
+        P.pretrain("smoke", tmp_path, progress=False)
+        assert seen == [P.THREADS] and torch.get_num_threads() == caller
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_dir, monkeypatch):
+    """``xlt toy check --train-scale`` measures at a notebook's budget: the epochs it fine-tunes for scale."""
+    import xltlib.toy.check as check
+    from xltlib.cli import main
+
+    class Recorded(Exception):
+        pass
+
+    epochs = []
+
+    def record(model, spec, tokenizer, cfg_for, *args, **kwargs):
+        epochs.append(cfg_for(spec).epochs)
+        raise Recorded  # the budget is all this test needs
+
+    monkeypatch.setattr(check, "fine_tune_target", record)
+    for extra in ([], ["--train-scale", "0.3"]):
+        with pytest.raises(Recorded):
+            main(["toy", "check", "--size", "smoke", "--json", "--tasks", "sst2", *extra])
+    assert epochs[1] == pytest.approx(0.3 * epochs[0]) and epochs[0] > 0
+
+
 def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
     from xltlib.evaluation import _answers
 

@@ -79,7 +79,8 @@ def _toy_check(args) -> int:
     world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
     world = dataclasses.replace(world, high_languages=args.high_languages, low_languages=args.low_languages)
     tasks = args.tasks.split(",") if args.tasks else TARGETS + INTERMEDIATE
-    result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+    result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty(),
+                       train_scale=args.train_scale)
     print(json.dumps(result) if args.json else format_table(result, world))
     return 0
 
@@ -241,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "shipped checkpoints (xltlib/assets/toy/)")
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
+            p.add_argument("--train-scale", type=float, default=1.0, dest="train_scale",
+                           help="fine-tune for this x the toy recipe's epochs (default 1; the toy notebooks: 0.3)")
             p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "
                            "intermediate task, whose English dev score is shown)")
         if name == "alignment":

@@ -62,13 +62,16 @@ def majority(task: str, world: ToyWorld) -> float | None:
 
 
 def toy_check(size: str = "base", world: ToyWorld = ToyWorld(), tasks=TARGETS + INTERMEDIATE, seed: int = 0,
-              progress: bool = True) -> dict:
+              progress: bool = True, train_scale: float = 1.0) -> dict:
+    """``{task: {language: {pretrained, control}}}``: each task fine-tuned on English (at ``train_scale`` x
+    the toy recipe's epochs: the notebooks' budget is their ``train_scale``) and scored per language, from
+    the pretrained toy model and from the same architecture with random weights."""
     model_dir = toy_model(size, progress=progress, languages=world.languages)
     result: dict = {}
     for task in tasks:
         for arm, control in (("pretrained", False), ("control", True)):
             model, tokenizer = load_encoder(model_dir, control, seed)
-            for lang, value in target_scores(model, tokenizer, task, world, seed).items():
+            for lang, value in target_scores(model, tokenizer, task, world, seed, train_scale=train_scale).items():
                 result.setdefault(task, {}).setdefault(lang, {})[arm] = round(value, 2)
         if progress:
             import sys

@@ -65,6 +65,9 @@ SIZES = {
 }
 
 
+# threads of a pretraining run: its floating-point sums, hence its bytes, depend on them (the shipped
+# checkpoints were pretrained with 2, torch's default on the 2-core machines that built them)
+THREADS = 2
 # pretrained toy models shipped with the package, one directory per model_key (xltlib/assets/README.md)
 SHIPPED = Path(__file__).resolve().parent.parent / "assets" / "toy"
 # the files a rebuild must reproduce byte for byte (xlt_toy.json also holds the build's wall time)
@@ -246,6 +249,18 @@ def length_batches(tokenizer, documents, max_tokens: int, max_len: int, rng: ran
 
 
 def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True, languages: dict = LANGUAGES) -> dict:
+    """Pretrain a toy model into ``out``, with ``THREADS`` threads whatever the machine has (the result depends
+    on them; measured: toy-base after 60 steps, 1 thread and 2 threads differ), so that a rebuild on any
+    machine with the same torch reproduces the shipped checkpoints byte for byte."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        return _pretrain(size_name, out, seed, progress, languages)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(size_name: str, out: Path, seed: int, progress: bool, languages: dict) -> dict:
     from transformers import XLMRobertaForMaskedLM
 
     size = SIZES[size_name]
@@ -282,7 +297,7 @@ def pretrain(size_name: str, out: Path, seed: int = 0, progress: bool = True, la
         if step % 50 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
     meta = {"size": size_name, "config": dataclasses.asdict(size), "seed": seed, "world_version": WORLD_VERSION,
-            "languages": list(languages),
+            "languages": list(languages), "threads": THREADS, "torch": torch.__version__,
             "seconds": round(time.time() - t0, 1), "tokens": tokens, "final_loss": sum(losses[-50:]) / len(losses[-50:]),
             "loss_curve": [round(sum(losses[i:i + 50]) / len(losses[i:i + 50]), 4) for i in range(0, len(losses), 50)],
             "parameters": sum(p.numel() for p in model.parameters())}
