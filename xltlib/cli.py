@@ -9,7 +9,7 @@
                                              run or resume a study
     xlt results DIR                          the study's tidy results table as CSV (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
-    xlt plan STUDY.yaml [--gpu H100|H200|A100] [--json]   what a study costs: runs, trainings, tokens, GPU-hours
+    xlt plan STUDY.yaml | --notebook NAME [--profile P] [--gpu H100|H200|A100] [--json]   what it costs
     xlt data audit [TASK ...] [--source hub|toy|DIR] [--tokenizer NAME_OR_DIR] [--languages L ...]
                    [--splits S ...] [--benchmark xtreme|xtreme-r] [--json]
                                              what a source holds per split, and the oracle ceiling
@@ -121,11 +121,21 @@ def _run(args) -> int:
 
 
 def _plan(args) -> int:
+    from xltlib.errors import ConfigError
     from xltlib.plan import format_plan, plan_study
-    from xltlib.study import load_study
+    from xltlib.studies import build
+    from xltlib.study import load_study, study_from_dict
 
-    plan = plan_study(load_study(args.study), gpu=args.gpu)
-    print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
+    if (args.study is None) == (args.notebook is None):
+        raise ConfigError("xlt plan: give a study file or --notebook NAME (one of them)")
+    if args.study is not None:
+        plan = plan_study(load_study(args.study), gpu=args.gpu)
+        print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
+        return 0
+    made = build(args.notebook, args.profile).studies  # notebook 04: one study per model
+    plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu) for s in made]
+    print(json.dumps([p.to_json() for p in plans], indent=1) if args.json
+          else "\n\n".join(format_plan(p) for p in plans))
     return 0
 
 
@@ -286,7 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GPU: XLM-R Base/Large/XL stand-ins at their real sizes; prints what each phase costs")
     p.set_defaults(func=_rehearsal)
     p = sub.add_parser("plan", help="what a study costs before it runs: runs, trainings, tokens, GPU-hours")
-    p.add_argument("study")
+    p.add_argument("study", nargs="?", help="a study YAML (or --notebook)")
+    p.add_argument("--notebook", metavar="NAME", help="a research notebook's default study instead, e.g. "
+                   "01_languages_diminishing_returns (xltlib/studies.py)")
+    p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"], help="with --notebook (default toy)")
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_plan)

@@ -1,8 +1,7 @@
 """Helpers the research notebooks share, so that the notebooks stay thin.
 
-    profile, runs_dir, out = setup(profile, runs_dir, out_dir)
-    table = run(study_dict, runs_dir)        # runs (or loads cached) the study; its tidy results
-    p = fill(DEFAULTS[profile], seeds=seeds)  # parameters left at None take the profile's default
+    profile, runs_dir, out, e = start("02_intermediate_data_size", profile, runs_dir, out_dir, seeds=seeds)
+    table = run(e.study, runs_dir)           # runs (or loads cached) the study; its tidy results
     banner(profile)                          # what the numbers are about, as Markdown
 """
 from __future__ import annotations
@@ -10,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
+
+from xltlib.studies import build, fill, train_languages  # noqa: F401  (the notebooks call them here)
+from xltlib.studies import read_study_file as study_file  # noqa: F401
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
 # passes its --profile explicitly and runs the notebooks without it
@@ -37,40 +38,13 @@ def setup(profile: str, runs_dir: str | None, out_dir: str | None) -> tuple[str,
     return profile, runs_dir or f"../reports/runs/{profile}", out
 
 
-def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "a string" if isinstance(value, str) else type(value).__name__
-
-
-def fill(defaults: dict, **given) -> SimpleNamespace:
-    """The notebook's parameters: each one given (not None) or else the profile's default; a given value
-    must be of its default's kind (a list where the default is a list, ...)."""
-    from xltlib.errors import ConfigError
-
-    unknown = set(given) - set(defaults)
-    if unknown:
-        raise ConfigError(f"no default for parameter(s) {sorted(unknown)}")
-    for key, value in given.items():
-        default = defaults[key]
-        if value is not None and default is not None and _kind(value) != _kind(default):
-            raise ConfigError(f"parameter {key}: expected {_kind(default)} (default {default!r}), got {value!r}")
-    return SimpleNamespace(**{k: given[k] if given.get(k) is not None else v for k, v in defaults.items()})
-
-
-def train_languages(profile: str, tasks: list[str]) -> list[str]:
-    """The languages every one of ``tasks`` has training data in (English first): "synthetic multilingual"
-    intermediate data (the toy world renders any task in any language; XTREME: e.g. translated MNLI)."""
-    from xltlib.profiles import make_profile
-
-    specs = [make_profile(profile).source_spec(t) for t in tasks]
-    return [l for l in specs[0].train_languages if all(l in s.train_languages for s in specs)]
+def start(name: str, profile: str, runs_dir: str | None, out_dir: str | None, **params):
+    """A research notebook's opening: ``setup`` and then its experiment (``xltlib.studies.build``: the
+    parameters ``p``, the ``studies`` and ``study``). Returns ``(profile, runs_dir, out, experiment)``; the
+    profile is a ``study_file``'s where one is given."""
+    profile, runs_dir, out = setup(profile, runs_dir, out_dir)
+    experiment = build(name, profile, **params)
+    return experiment.profile, runs_dir, out, experiment
 
 
 def parameters(model_dir: str) -> int:
@@ -107,31 +81,6 @@ def banner(profile: str, world: dict | None = None, study: dict | None = None):
         text += (" **Random weights**: the model's architecture and tokenizer with every weight drawn at random "
                  "(a control for what pretraining adds).")
     return Markdown(text)
-
-
-def study_file(path: str) -> dict:
-    """A study YAML as the dict the notebooks pass around (validated: every error names the field)."""
-    import dataclasses
-
-    from xltlib.study import load_study
-
-    study = load_study(path)
-    defaults = type(study)(name=study.name)
-    return {f.name: _plain(getattr(study, f.name)) for f in dataclasses.fields(study)
-            if f.name in ("name", "profile", "seeds") or getattr(study, f.name) != getattr(defaults, f.name)}
-
-
-def _plain(value):
-    """A Study field as YAML would give it: setups as mappings, (key, value) pairs as a mapping, tuples as lists."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return {k: _plain(v) for k, v in value}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _study(study: dict):
