@@ -91,3 +91,17 @@ def test_a_study_file_is_rendered_under_its_own_name_with_its_banner(tmp_path, m
     assert list((tmp_path / "runs" / "my-study" / "results").glob("*.parquet"))
     study.write_text("name: bad\nprofile: smoke\ntargets: [nope]\n")
     assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 2  # validated before any notebook
+
+
+def test_environ_sets_and_unsets_for_the_block_and_restores_even_on_error(monkeypatch):
+    import os
+
+    from xltlib.reports import environ
+
+    monkeypatch.setenv("XLT_TEST_KEPT", "before")
+    monkeypatch.delenv("XLT_TEST_NEW", raising=False)
+    with pytest.raises(RuntimeError):
+        with environ(XLT_TEST_KEPT=None, XLT_TEST_NEW="set"):
+            assert "XLT_TEST_KEPT" not in os.environ and os.environ["XLT_TEST_NEW"] == "set"
+            raise RuntimeError
+    assert os.environ["XLT_TEST_KEPT"] == "before" and "XLT_TEST_NEW" not in os.environ

@@ -1,12 +1,14 @@
-"""Exclusive file locks, so that concurrent processes (a Slurm array, a local pool, two ``xlt run`` on one
-directory) build a checkpoint or compute a run once.
+"""Files that several processes share: exclusive locks, so that concurrent processes (a Slurm array, a local
+pool, two ``xlt run`` on one directory) build a checkpoint or compute a run once, and content digests.
 
     with file_lock(path) as taken: ...                 # waits for the lock
     with file_lock(path, wait=False) as taken: ...     # taken is False if another process holds it
+    sha256(path)                                       # the file's SHA-256, hex
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,3 +32,12 @@ def file_lock(path: Path, wait: bool = True):
             yield True
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def sha256(path) -> str:
+    """The SHA-256 of a file's bytes (hex), read a MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

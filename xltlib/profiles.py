@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from xltlib.data.core import TaskData
 from xltlib.errors import ConfigError, DataUnavailableError
+from xltlib.locking import sha256
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task
 from xltlib.train import TrainConfig
 
@@ -326,11 +327,8 @@ def _cached_load(profile: "HubProfile", task, lang, split, on_error, limit, mirr
 
 @lru_cache(maxsize=None)
 def _file_digest(path: str, size: int, mtime: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    """A file's digest, computed once per path, size and modification time."""
+    return sha256(path)[:16]
 
 
 def _fingerprint(paths: tuple) -> str:

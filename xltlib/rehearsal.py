@@ -23,7 +23,6 @@ results table (``<out>/xstilts_results.csv``) and the rendered reports (``<out>/
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from contextlib import contextmanager
@@ -188,18 +187,15 @@ def offline_mirror(mirror: Path, cache: Path):
            # the stand-ins are 32 wide: one thread each (two make their tiny matrix products ~30x slower
            # when anything else runs on the second core)
            "OMP_NUM_THREADS": "1"}
-    saved, threads = {k: os.environ.get(k) for k in env}, torch.get_num_threads()
-    os.environ.update(env)
+    from xltlib.reports import environ
+
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with environ(**env):
+            yield
     finally:
         torch.set_num_threads(threads)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # ------------------------------------------------------------------------------------------- running it

@@ -50,16 +50,30 @@ def notebook_parameters(nb: Path) -> dict:
 
 
 @contextmanager
+def environ(**changes):
+    """Environment variables set (a string) or unset (None) while the block runs (and in the notebook kernels
+    it starts), each restored afterwards."""
+    saved = {k: os.environ.get(k) for k in changes}
+
+    def apply(values):
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    apply(changes)
+    try:
+        yield
+    finally:
+        apply(saved)
+
+
 def _explicit_profile():
     """The notebooks run on the profile xlt reports was given: nbval's environment override is left out."""
     from xltlib.notebook import PROFILE_ENV
 
-    saved = os.environ.pop(PROFILE_ENV, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[PROFILE_ENV] = saved
+    return environ(**{PROFILE_ENV: None})
 
 
 def _say(report, text: str) -> None:
@@ -80,11 +94,10 @@ def _progress_lines(name: str, report):
     if report is None:
         yield
         return
-    with tempfile.TemporaryDirectory(prefix="xlt-progress-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="xlt-progress-") as tmp, \
+            environ(**{PROGRESS_ENV: str(Path(tmp) / "progress.log")}):
         path = Path(tmp) / "progress.log"
         path.touch()
-        saved = os.environ.get(PROGRESS_ENV)
-        os.environ[PROGRESS_ENV] = str(path)
         stop = threading.Event()
 
         def copy():
@@ -106,10 +119,6 @@ def _progress_lines(name: str, report):
         finally:
             stop.set()
             thread.join()
-            if saved is None:
-                os.environ.pop(PROGRESS_ENV, None)
-            else:
-                os.environ[PROGRESS_ENV] = saved
 
 
 def _title(nb_path: Path) -> str:

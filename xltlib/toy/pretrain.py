@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from xltlib.locking import file_lock, sha256
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, Token
 from xltlib.toy.tasks import _contradict, _entail, _neutral, text_of
@@ -311,8 +312,6 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True, language
     """The directory of the pretrained toy XLM-R of ``size`` for a world's ``languages`` (default: the default
     world's): on first use copied from the package's shipped checkpoint (``SHIPPED``) or, where none is
     shipped, pretrained (atomic, cached; made once under a file lock when several processes ask at once)."""
-    from xltlib.locking import file_lock
-
     if size not in SIZES:
         from xltlib.errors import ConfigError
 
@@ -346,7 +345,7 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True, language
 
 def fingerprint(model_dir: Path) -> dict:
     """SHA-256 of each of a model directory's ``MODEL_FILES``."""
-    return {name: hashlib.sha256((Path(model_dir) / name).read_bytes()).hexdigest() for name in MODEL_FILES}
+    return {name: sha256(Path(model_dir) / name) for name in MODEL_FILES}
 
 
 def rebuild(size: str, seed: int = 0, languages: dict = LANGUAGES, ship: bool = False,
