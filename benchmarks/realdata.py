@@ -1,4 +1,4 @@
-"""Real examples and the real tokenizer for the benchmarks: XTREME's own files (tests/data/xtreme, excerpts of
+"""Real examples and the real tokenizer for the benchmarks: XTREME's own files (xltlib/assets/xtreme, excerpts of
 its download folder) tokenized by XLM-R's sentencepiece model (xltlib/assets/xlmr-sentencepiece.bpe.model.xz),
 so that sequence lengths, padding and batch widths are those of the real data.
 
@@ -29,8 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-XTREME = DATA / "xtreme"
+XTREME = Path(__file__).resolve().parent.parent / "xltlib" / "assets" / "xtreme"
 from xltlib.tokenizer import REAL_MODEL_XZ as SPM  # noqa: E402
 
 

@@ -14,9 +14,10 @@ from xltlib.cli import main
 from xltlib.data import load_examples
 from xltlib.features import featurize
 from xltlib.metrics import squad_scores
+from xltlib.rehearsal import SAMPLE
 from xltlib.tokenizer import SENTENCEPIECE, load_tokenizer, real_tokenizer_dir
 
-XTREME = Path(__file__).parent / "data" / "xtreme"
+XTREME = SAMPLE  # XTREME's download folder, excerpted (package data)
 KEYS = {"task", "language", "split", "source", "examples", "skipped", "repaired", "duplicate_ids", "blanked",
         "missing", "ceiling"}
 

@@ -16,6 +16,7 @@ import torch
 
 from xltlib.errors import ConfigError
 from xltlib.results import load_results
+from xltlib.rehearsal import SAMPLE
 from xltlib.study import load_study, study_from_dict
 
 DATA = Path(__file__).parent / "data"
@@ -42,7 +43,7 @@ def _model(path: Path, family: str) -> str:
 
 
 def _study(model: str, **fields) -> dict:
-    return {"name": "enc", "profile": "xtreme", "model": model, "local_data": str(DATA / "xtreme"),
+    return {"name": "enc", "profile": "xtreme", "model": model, "local_data": str(SAMPLE),
             "targets": ["udpos", "xquad"], "languages": ["en", "de", "zh"], "train_on": {"xquad": "tydiqa"},
             "eval_split": {"udpos": "dev"}, "target_size": {"udpos": 24, "tydiqa": 16}, "eval_size": 12,
             "train_scale": 0.2, "learning_rate": 1e-3, **fields}
@@ -75,7 +76,7 @@ def test_provenance_gives_every_reason_a_score_is_not_comparable():
 
     backend = study_from_dict(_study("xlm-roberta-base")).backend
     xquad = get_task("xquad")
-    assert backend.provenance(xquad, "de") == (str(DATA / "xtreme"), True, "")
+    assert backend.provenance(xquad, "de") == (str(SAMPLE), True, "")
     source, comparable, note = backend.provenance(dataclasses.replace(xquad, train_task="tydiqa"), "de", "dev")
     assert not comparable and note == ("scored on the dev split, not the test split published numbers use; "
                                        "fine-tuned on tydiqa, not on the benchmark's training data")
@@ -210,7 +211,7 @@ def test_laser_tatoeba_is_read_in_every_layout_and_xtremes_sorted_copy_stays_ref
         queries = [e for e in data.examples if e.role == "query"]
         assert len(queries) == 1000 and queries[0].positives == ("c1",), where
     with pytest.raises(BlankedLabelsError, match="English side is sorted"):
-        load_examples("tatoeba", "de", "test", source=DATA / "xtreme")
+        load_examples("tatoeba", "de", "test", source=SAMPLE)
 
 
 def test_glue_sst2_tsv_is_read_by_name_and_bad_rows_are_named(tmp_path):

@@ -1,4 +1,4 @@
-"""The real data path: XTREME's download folder (real files: tests/data/xtreme), XLM-R's real tokenizer,
+"""The real data path: XTREME's download folder (real files: xltlib/assets/xtreme), XLM-R's real tokenizer,
 protocol-exact QA windows and tagging, and the defects found when the paper's study was first tried on it."""
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from xltlib.evaluation import _answers, score
 from xltlib.features import IGNORE, MAX_QUERY_TOKENS, QA_STRIDE, featurize
 from xltlib.phases import dev_task, training_chain
 from xltlib.profiles import make_profile
+from xltlib.rehearsal import SAMPLE
 from xltlib.tasks import get_task
 
-DATA = Path(__file__).parent / "data"
-SAMPLE = DATA / "xtreme"
+
 
 
 @pytest.fixture(scope="module")

@@ -23,35 +23,42 @@ def test_every_research_question_has_a_notebook():
     assert [nb.stem[:2] for nb in notebooks()] == ["00", "01", "02", "03", "04", "05"]
 
 
-@pytest.mark.slow  # ~15 s: a notebook executed
+@pytest.mark.slow  # ~15 s: a notebook executed (the suite's one execution of notebook 00 besides nbval's)
 def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr(tmp_path, monkeypatch, capsys):
+    """`xlt reports --study FILE ... 2>log`: notebook 00 runs (or loads) that study instead of its defaults,
+    renders under the study's name and writes progress lines to stderr (not a terminal here)."""
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ConfigError, match="unknown notebook\\(s\\) \\['99_nothing'\\]"):
         build_reports("smoke", ["99_nothing"], tmp_path)
-    # as `xlt reports ... 2>log` runs it: stderr is not a terminal
-    assert main(["reports", "--profile", "smoke", "--only", "00_xstilts_main_table", "-p", "seeds=[0]",
-                 "--out", str(tmp_path)]) == 0
+    study = tmp_path / "mine.yaml"
+    study.write_text("name: my-study\nprofile: smoke\nintermediate: [baseline, mnli]\ntargets: [udpos, tatoeba]\n"
+                     "languages: [en, nh]\nseeds: [0]\ntrain_scale: 0.3\n")
+    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 0  # only the notebooks that take one
     out, err = capsys.readouterr()
-    target = tmp_path / "smoke"
+    target = tmp_path / "my-study"
     assert out.split() == [str(target / "00_xstilts_main_table.html")]
     lines = err.splitlines()
     assert "00_xstilts_main_table: started (notebook 1 of 1, profile smoke)" in lines
     runs = [l for l in lines if re.fullmatch(r"00_xstilts_main_table: \S+: \d+/\d+ runs done, .+ elapsed(, .+)?", l)]
     assert len(runs) >= 2 and runs[0].endswith("time left known once a run finishes"), err
     done, total = map(int, re.search(r"(\d+)/(\d+) runs done", runs[-1]).groups())
-    assert done == total > 0 and runs[-1].endswith("elapsed")
+    assert done == total == 4 and runs[-1].endswith("elapsed")
     assert re.search(r"00_xstilts_main_table: done in \d+ s", err)
     assert "runs done" not in (target / "00_xstilts_main_table.ipynb").read_text()  # not in the notebook
-    pages = [target / "00_xstilts_main_table.html"]
     for name in ("00_xstilts_main_table.ipynb", "00_xstilts_main_table.csv", "00_gains.png",
                  "00_xstilts_main_table.seconds"):
         assert (target / name).exists(), name
-    html = pages[0].read_text()
-    assert "On the **smoke** profile" not in html and "On the <strong>smoke</strong> profile" in html
+    html = (target / "00_xstilts_main_table.html").read_text()
+    assert "Profile <code>smoke</code>" in html and "4 runs: 2 setups x 2 targets x 1 seeds" in html
     assert "import pandas" not in html  # code cells are left out of the page
     index = (tmp_path / "index.html").read_text()
-    assert "smoke/00_xstilts_main_table.html" in index and "X-STILTs main table" in index
-    assert list((tmp_path / "runs" / "smoke" / "results").glob("*.parquet"))  # the run cache it shares
+    assert "my-study/00_xstilts_main_table.html" in index and "X-STILTs main table" in index
+    table = pd.read_csv(target / "00_xstilts_main_table.csv")
+    assert set(table.setup) == {"baseline", "mnli"} and set(table.target) == {"udpos", "tatoeba"}
+    assert set(table.language) == {"en", "nh"}
+    assert list((tmp_path / "runs" / "my-study" / "results").glob("*.parquet"))  # the run cache it shares
+    study.write_text("name: bad\nprofile: smoke\ntargets: [nope]\n")
+    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 2  # validated before any notebook
 
 
 def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes(tmp_path):
@@ -71,26 +78,6 @@ def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes
     with Progress("s", 1, str(log)) as progress:
         progress.update(1)
     assert log.read_text().splitlines()[-1].startswith("s: 1/1 runs done")
-
-
-def test_a_study_file_is_rendered_under_its_own_name_with_its_banner(tmp_path, monkeypatch, capsys):
-    """`xlt reports --study FILE`: notebook 00 runs (or loads) that study instead of its defaults."""
-    monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
-    study = tmp_path / "mine.yaml"
-    study.write_text("name: my-study\nprofile: smoke\nintermediate: [baseline, mnli]\ntargets: [udpos, tatoeba]\n"
-                     "languages: [en, nh]\nseeds: [0]\ntrain_scale: 0.3\n")
-    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 0  # only the notebooks that take one
-    out, _ = capsys.readouterr()
-    page = tmp_path / "my-study" / "00_xstilts_main_table.html"
-    assert out.split() == [str(page)]
-    html = page.read_text()
-    assert "Profile <code>smoke</code>" in html and "4 runs: 2 setups x 2 targets x 1 seeds" in html
-    table = pd.read_csv(tmp_path / "my-study" / "00_xstilts_main_table.csv")
-    assert set(table.setup) == {"baseline", "mnli"} and set(table.target) == {"udpos", "tatoeba"}
-    assert set(table.language) == {"en", "nh"}
-    assert list((tmp_path / "runs" / "my-study" / "results").glob("*.parquet"))
-    study.write_text("name: bad\nprofile: smoke\ntargets: [nope]\n")
-    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 2  # validated before any notebook
 
 
 def test_environ_sets_and_unsets_for_the_block_and_restores_even_on_error(monkeypatch):

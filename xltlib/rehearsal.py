@@ -8,7 +8,7 @@ with ``profile = "xtreme"`` and their ``xtreme`` defaults, on the ``xtreme`` pro
 three things swapped and nothing else:
 
 1. data: a local Hub mirror (``XLT_HUB_MIRROR``, offline) whose repos have the Hub's exact layouts
-   (``xltlib.mirror``), filled from a sample of XTREME's download folder (``tests/data/xtreme``: real text,
+   (``xltlib.mirror``), filled from a sample of XTREME's download folder (``xltlib/assets/xtreme``: real text,
    real labels) where it holds the task and language, and from small generated rows in the same schemas
    elsewhere; CCGbank (licensed) is a generated ``local_data`` directory;
 2. the models: ``FacebookAI/xlm-roberta-{base,large}`` and ``facebook/xlm-roberta-{xl,xxl}`` in the mirror
@@ -36,7 +36,7 @@ from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "data" / "xtreme"
+SAMPLE = Path(__file__).resolve().parent / "assets" / "xtreme"  # package data (xltlib/assets/README.md)
 # random-weight stand-ins: the real architectures and vocabularies; tiny (2 layers of width 32) or, on a GPU
 # (--real-size), the real sizes: (kind, vocabulary, hidden, layers, heads, ffn) from docs/reference.md
 MODELS = {
