@@ -308,7 +308,7 @@ def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_pat
     def fake_run_study(study, out, progress, executor, slurm, workers, report):
         seen.update(executor=executor, slurm=slurm, workers=workers, report=report)
 
-    monkeypatch.setattr("xltlib.runner.run_study", fake_run_study)
+    monkeypatch.setattr(notebook, "run_study", fake_run_study)
     monkeypatch.setenv("XLT_EXECUTOR", "slurm")
     monkeypatch.setenv("XLT_SLURM", '{"slurm_partition": "gpu", "timeout_min": 60}')
     monkeypatch.setenv("XLT_PROGRESS", str(tmp_path / "progress.log"))  # xlt reports names the progress file

@@ -27,10 +27,13 @@ from collections import Counter
 import torch
 
 from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, read_spec
+from xltlib.data.local import LocalData
 from xltlib.errors import ConfigError, NoSourceError, XltError
 from xltlib.evaluation import _answers, _words, score
 from xltlib.features import IGNORE, featurize
+from xltlib.profiles import data_source
 from xltlib.tasks import SPLITS, Format, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.toy.data import ToyWorld, toy_spec
 
 GOLD = 10.0  # an oracle's logit on a gold position; every other position scores 0
 UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation
@@ -93,8 +96,6 @@ def _pct(k: int, n: int) -> float:
 
 # ------------------------------------------------------------------------------------------- the plan
 def _source_spec(src, name: str, split: str | None, benchmark: str | None) -> TaskSpec:
-    from xltlib.toy.data import ToyWorld, toy_spec
-
     if isinstance(src, ToyWorld):  # the toy world has its own specs (languages, lengths)
         spec = toy_spec(name)
         return toy_spec(spec.train_task) if split == "train" and spec.train_task else spec
@@ -109,8 +110,6 @@ def _languages(spec: TaskSpec, split: str) -> tuple[str, ...]:
 
 def plan(src, tasks=None, languages=None, splits=None, benchmark: str | None = None) -> list[tuple[str, str, str]]:
     """``(task, language, split)`` to audit: every candidate of the tasks' specs (a directory: those it holds)."""
-    from xltlib.data.local import LocalData
-
     names = list(tasks or [s.name for s in list_tasks(benchmark)])
     for name in names:
         try:
@@ -169,8 +168,6 @@ def _message(exc: Exception) -> str:
 
 def audit(tasks=None, source="hub", tokenizer=None, languages=None, splits=None, benchmark: str | None = None):
     """Records (``audit_split``) of every split ``plan`` finds, one at a time."""
-    from xltlib.profiles import data_source
-
     src = data_source(source)
     for task, lang, split in plan(src, tasks, languages, splits, benchmark):
         yield audit_split(src, task, lang, split, benchmark, tokenizer)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from xltlib.features import IGNORE
+from xltlib.hfhub import load_pretrained, pretrained_tensors
 from xltlib.tasks import Format, TaskSpec
 
 POOLINGS = ("cls", "mean", "pair")
@@ -103,8 +104,6 @@ class TransferModel(nn.Module):
         transformers' ``dtype="auto"`` would keep them so."""
         from transformers import AutoConfig, AutoModel
 
-        from xltlib.hfhub import load_pretrained
-
         dtype = torch.bfloat16 if lora and torch.cuda.is_available() else torch.float32
         kwargs.setdefault("dtype", dtype)
         if random_init:
@@ -173,8 +172,6 @@ class TransferModel(nn.Module):
     def _pretrained_lm_head(self, head: MLMHead) -> None:
         """The checkpoint's own LM head where it has one (XLM-R's, the toy model's): continued MLM then
         starts where pretraining stopped, not from a random head."""
-        from xltlib.hfhub import pretrained_tensors
-
         state = pretrained_tensors(getattr(self, "source", None), "lm_head.")
         keep = {k: v for k, v in state.items() if k in ("dense.weight", "dense.bias", "layer_norm.weight",
                                                           "layer_norm.bias", "bias")}

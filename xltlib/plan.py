@@ -31,7 +31,13 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from xltlib.features import featurize
+from xltlib.multitask import sampling_probabilities
+from xltlib.phases import dev_task
+from xltlib.runner import cut_size, phase1_groups, scoring_key, subsample_size
 from xltlib.tasks import Format, TaskSpec
+from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
+from xltlib.train import eval_interval, step_budget
 
 GPUS = ("H100", "H200", "A100")
 SHAPES = {Format.CLASSIFICATION: "pair", Format.SPAN_QA: "qa", Format.TAGGING: "tagging",
@@ -113,8 +119,6 @@ class DataCounts:
     model's, or the same one trained here in seconds: it is deterministic)."""
 
     def __init__(self, backend):
-        from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
-
         self.backend = backend
         languages = backend.world.languages
         built = cache_root() / "toy" / model_key(backend.model, languages=languages)
@@ -127,8 +131,6 @@ class DataCounts:
         self.cache: dict = {}
 
     def split(self, spec: TaskSpec, lang: str, split: str) -> Split:
-        from xltlib.features import featurize
-
         key = (spec.name, lang, split)
         if key not in self.cache:
             data = self.backend.load(spec.name, lang, split)
@@ -153,9 +155,6 @@ class Part:
 def _trained(study, sizes: dict[str, Split], first: TaskSpec, seed: int, epochs, sampler="proportional",
              temperature=2.0) -> dict[str, float]:
     """Tokens trained per task of one training loop, at the runner's budget (``step_budget``) and mix."""
-    from xltlib.multitask import sampling_probabilities
-    from xltlib.train import step_budget
-
     cfg = study.train_config(first, seed, epochs)
     items = {t: max(1, round(s.items)) for t, s in sizes.items()}
     _, per_epoch, total = step_budget(list(items.values()), cfg)
@@ -166,8 +165,6 @@ def _trained(study, sizes: dict[str, Split], first: TaskSpec, seed: int, epochs,
 
 
 def _phase1(study, run, counts) -> list[Part]:
-    from xltlib.runner import phase1_groups, subsample_size
-
     setup, spec = run.setup, study.backend.source_spec
     per_task: dict[str, list[Split]] = defaultdict(list)
     for task, lang, split in run.phase1_reads():
@@ -185,11 +182,6 @@ def _phase1(study, run, counts) -> list[Part]:
 
 
 def _phase2(study, run, counts) -> list[Part]:
-    from xltlib.phases import dev_task
-    from xltlib.train import eval_interval, step_budget
-
-    from xltlib.runner import cut_size
-
     chain, parts = run.chain(), []
     key = "+".join(s.name for s in chain)
     for step in chain:
@@ -294,7 +286,6 @@ def plan_study(study, gpu: str = "H100") -> Plan:
     toy = getattr(backend, "world", None) is not None
     counts = DataCounts(backend) if toy else TableCounts(backend)
     runs, parts, trainings = study.runs(), [], {"phase1": defaultdict(int), "phase2": defaultdict(int)}
-    from xltlib.runner import scoring_key
 
     done1, done2, scored = set(), set(), set()
     for run in runs:

@@ -28,10 +28,16 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from xltlib.data.local import LocalData
 from xltlib.errors import XltError
-from xltlib.hfhub import REHEARSAL_MARKER as MARKER
 from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample, TextExample)
+from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
+from xltlib.mirror import build_mirror
+from xltlib.reports import build_reports, environ
+from xltlib.results import load_results
+from xltlib.runner import run_study
+from xltlib.study import study_from_dict
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
 
@@ -73,8 +79,6 @@ def model_dirs(mirror: Path, tokenizer_dir: Path, real_size: bool = False) -> li
     mirror, each marked as a stand-in (``xlt_rehearsal.json``)."""
     import torch
     from transformers import AutoModel, XLMRobertaTokenizer
-
-    from xltlib.hfhub import quiet
 
     tokenizer = XLMRobertaTokenizer.from_pretrained(str(tokenizer_dir))
     out = []
@@ -127,8 +131,6 @@ def _generated(spec: TaskSpec, lang: str, split: str, n: int = PER_SPLIT) -> lis
 
 
 def _sampled(spec: TaskSpec, lang: str, split: str, sample: Path) -> list | None:
-    from xltlib.data.local import LocalData
-
     local = LocalData(sample)
     for task, part in ((spec.name, split), BORROW.get((spec.name, split), (None, None))):
         if task and local.holds(task, lang, part):
@@ -154,8 +156,6 @@ def _languages(spec: TaskSpec, split: str) -> list[str]:
 
 def build(out: Path, sample: Path = SAMPLE, tokenizer: Path = TOKENIZER, real_size: bool = False) -> dict:
     """The rehearsal's mirror (data and models) and its local data directory (CCG) under ``out``."""
-    from xltlib.mirror import build_mirror
-
     out = Path(out)
     mirror, local = out / "mirror", out / "local"
     if not (mirror / "README.md").exists():
@@ -187,7 +187,6 @@ def offline_mirror(mirror: Path, cache: Path):
            # the stand-ins are 32 wide: one thread each (two make their tiny matrix products ~30x slower
            # when anything else runs on the second core)
            "OMP_NUM_THREADS": "1"}
-    from xltlib.reports import environ
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -223,11 +222,6 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
     each run's wall time -- measure the real engine at real sequence lengths on the real tokenizer."""
     import yaml
 
-    from xltlib.reports import build_reports
-    from xltlib.results import load_results
-    from xltlib.runner import run_study
-    from xltlib.study import study_from_dict
-
     out = Path(out).resolve()
     start = time.time()
     paths = build(out, real_size=real_size)
@@ -262,8 +256,6 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
 def costs(runs_dir: Path) -> dict:
     """What each phase cost: phase-1 trainings (seconds, peak GPU memory, checkpoint size on disk) and runs'
     wall times (phase 2 and 3), from a study directory's checkpoints and results."""
-    from xltlib.results import load_results
-
     phase1 = []
     for meta in sorted(Path(runs_dir).glob("checkpoints/p1-*/xlt_phase1.json")):
         m = json.loads(meta.read_text())

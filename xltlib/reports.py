@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from xltlib.errors import ConfigError, XltError
+from xltlib.notebook import PROFILE_ENV, PROGRESS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILT_IN = ("profile", "runs_dir", "out_dir")  # parameters xlt reports sets itself
@@ -71,8 +72,6 @@ def environ(**changes):
 
 def _explicit_profile():
     """The notebooks run on the profile xlt reports was given: nbval's environment override is left out."""
-    from xltlib.notebook import PROFILE_ENV
-
     return environ(**{PROFILE_ENV: None})
 
 
@@ -89,8 +88,6 @@ def _say(report, text: str) -> None:
 def _progress_lines(name: str, report):
     """While a notebook runs: ``$XLT_PROGRESS`` names a fresh file its studies append progress lines to, and
     a thread copies each whole line to ``report`` as it appears (every second), prefixed with ``name``."""
-    from xltlib.notebook import PROGRESS_ENV
-
     if report is None:
         yield
         return

@@ -23,6 +23,8 @@ import torch
 
 from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample)
+from xltlib.hfhub import load_pretrained
+from xltlib.model import mean_pool
 from xltlib.tasks import TaskSpec
 
 
@@ -84,9 +86,6 @@ def embedding_similarity(model_dir: str, texts: dict[str, list[str]], layer: int
     """Centred cosine similarity of the tasks' mean input embeddings (mean-pooled hidden states of ``layer``)."""
     from transformers import AutoModel, AutoTokenizer
 
-    from xltlib.hfhub import load_pretrained
-    from xltlib.model import mean_pool
-
     _quiet()
     tokenizer = load_pretrained(AutoTokenizer, model_dir)
     model = load_pretrained(AutoModel, model_dir, add_pooling_layer=False).eval()
@@ -107,8 +106,6 @@ def gradient_similarity(model_dir: str, texts: dict[str, list[str]], last_layers
     transformer layers: a task embedding in the spirit of Task2Vec (Achille et al. 2019) that needs no
     task head, so every task is embedded by the same pretrained model."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
-
-    from xltlib.hfhub import load_pretrained
 
     tokenizer = load_pretrained(AutoTokenizer, model_dir)
     model = load_pretrained(AutoModelForMaskedLM, model_dir).eval()  # eval: no dropout noise in the gradients

@@ -14,6 +14,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from xltlib.errors import ConfigError
+from xltlib.profiles import make_profile
+from xltlib.study import load_study
 
 # --------------------------------------------------------------------------- defaults, per notebook and profile
 DEFAULTS = {
@@ -119,8 +121,6 @@ def fill(defaults: dict, **given) -> SimpleNamespace:
 def train_languages(profile: str, tasks: list[str]) -> list[str]:
     """The languages every one of ``tasks`` has training data in (English first): "synthetic multilingual"
     intermediate data (the toy world renders any task in any language; XTREME: e.g. translated MNLI)."""
-    from xltlib.profiles import make_profile
-
     specs = [make_profile(profile).source_spec(t) for t in tasks]
     return [l for l in specs[0].train_languages if all(l in s.train_languages for s in specs)]
 
@@ -128,8 +128,6 @@ def train_languages(profile: str, tasks: list[str]) -> list[str]:
 def read_study_file(path: str) -> dict:
     """A study YAML as the dict the notebooks pass around (validated: every error names the field)."""
     import dataclasses
-
-    from xltlib.study import load_study
 
     study = load_study(path)
     defaults = type(study)(name=study.name)

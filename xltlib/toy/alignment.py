@@ -27,7 +27,12 @@ import torch
 from xltlib.evaluation import embed
 from xltlib.features import featurize
 from xltlib.model import TransferModel
+from xltlib.multitask import train_multitask
+from xltlib.profiles import toy_train_config
+from xltlib.runner import load_tokenizer
 from xltlib.toy.data import ToyWorld, toy_spec
+from xltlib.toy.language import HIGH, LANGUAGES
+from xltlib.toy.pretrain import SIZES, toy_model
 
 
 def alignment(model, tokenizer, world: ToyWorld, languages=None) -> list[dict]:
@@ -59,11 +64,6 @@ def phase1(model_dir, world: ToyWorld, task: str, lr_ratio: float, epochs: float
            size: str = "base") -> tuple[TransferModel, dict]:
     """The pretrained encoder after phase 1 on ``task`` with the encoder at ``lr_ratio`` x the pretraining
     peak for ``epochs`` (0: untouched), the head at the toy recipe's rate."""
-    from xltlib.multitask import train_multitask
-    from xltlib.profiles import toy_train_config
-    from xltlib.runner import load_tokenizer
-    from xltlib.toy.pretrain import SIZES
-
     model = TransferModel.from_pretrained(str(model_dir), pooling="pair")
     if epochs <= 0:
         return model, {"steps": 0, "final_loss": None}
@@ -82,9 +82,6 @@ def phase1_sweep(size: str, task: str, lr_ratios, epochs, seed: int = 0, languag
                  progress: bool = False) -> list[dict]:
     """Alignment rows (``alignment``) with ``lr_ratio``, ``epochs``, ``steps`` and phase 1's final training
     loss, for the pretrained encoder (epochs 0) and after each phase 1 of the grid."""
-    from xltlib.runner import load_tokenizer
-    from xltlib.toy.pretrain import toy_model
-
     world = world or (ToyWorld.smoke() if size == "smoke" else ToyWorld())
     model_dir = toy_model(size, progress=progress)
     tokenizer = load_tokenizer(str(model_dir))
@@ -104,8 +101,6 @@ def phase1_sweep(size: str, task: str, lr_ratios, epochs, seed: int = 0, languag
 def _frame(rows):
     """``phase1_sweep``'s rows as a table, with each language's resource level (high | low)."""
     import pandas as pd
-
-    from xltlib.toy.language import HIGH, LANGUAGES
 
     frame = pd.DataFrame(rows)
     frame["resource"] = frame["language"].map(lambda c: "high" if LANGUAGES[c].resource >= HIGH else "low")
