@@ -55,3 +55,17 @@ def test_xlt_plan_plans_a_notebooks_studies(capsys):
     plans = json.loads(capsys.readouterr().out)
     assert len(plans) == len(build("04_synthetic_multilingual_vs_english_scale", "smoke").studies)
     assert main(["plan"]) == 2 and "study file or --notebook" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_the_committed_toy_reports_come_from_the_toy_defaults_as_they_are_now(name):
+    """Each committed toy report's table holds exactly the runs its notebook's toy defaults ask for (run ids
+    hash everything that decides a result: a change to a default, a key or the engine revision fails here
+    until the reports are rendered again with `make reports`)."""
+    import pandas as pd
+
+    from xltlib.reports import ROOT
+
+    table = pd.read_csv(ROOT / "reports" / "toy" / f"{name}.csv")
+    wanted = {r.id for s in build(name, "toy").studies for r in study_from_dict(s, name).runs()}
+    assert set(table["run_id"]) == wanted
