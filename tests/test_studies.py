@@ -69,3 +69,12 @@ def test_the_committed_toy_reports_come_from_the_toy_defaults_as_they_are_now(na
     table = pd.read_csv(ROOT / "reports" / "toy" / f"{name}.csv")
     wanted = {r.id for s in build(name, "toy").studies for r in study_from_dict(s, name).runs()}
     assert set(table["run_id"]) == wanted
+
+
+def test_the_quick_rehearsal_reduces_every_notebook_and_only_by_its_parameters():
+    from xltlib.rehearsal import QUICK_NOTEBOOK
+
+    assert set(QUICK_NOTEBOOK) == set(DEFAULTS)
+    for name, reduced in QUICK_NOTEBOOK.items():
+        extra = {k: v for k, v in reduced.items() if k in DEFAULTS[name]["xtreme"]}
+        build(name, "xtreme", **extra)  # of the kinds the defaults have

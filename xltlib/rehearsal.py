@@ -37,6 +37,7 @@ from xltlib.mirror import build_mirror
 from xltlib.reports import build_reports, environ
 from xltlib.results import load_results
 from xltlib.runner import run_study
+from xltlib.studies import DEFAULTS
 from xltlib.study import study_from_dict
 from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
@@ -237,7 +238,7 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         table = table[table["run_id"].isin({r.id for r in study.runs()})]
         table.to_csv(out / "xstilts_results.csv", index=False)
         timings["study"] = round(time.time() - t, 1)
-        names = list(QUICK_NOTEBOOK)
+        names = list(DEFAULTS)  # every research notebook (xltlib.studies)
         t = time.time()
         pages = []
         for name in names:  # one call per notebook: its own reduced parameters in quick mode
