@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "check":
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--train-scale", type=float, default=1.0, dest="train_scale",
-                           help="fine-tune for this x the toy recipe's epochs (default 1; the toy notebooks: 0.3)")
+                           help="fine-tune for this x the toy recipe's epochs (default 1; the toy notebooks: 0.5)")
             p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "
                            "intermediate task, whose English dev score is shown)")
         if name == "alignment":

@@ -18,8 +18,7 @@ from xltlib.models import model_size
 from xltlib.profiles import make_profile
 from xltlib.results import load_results
 from xltlib.runner import run_study, subsample_size
-from xltlib.studies import build, fill, train_languages  # noqa: F401  (the notebooks call them here)
-from xltlib.studies import read_study_file as study_file  # noqa: F401
+from xltlib.studies import build, fill, read_study_file as study_file, train_languages  # noqa: F401 (notebooks')
 from xltlib.study import study_from_dict
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
