@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from xltlib.metrics.aggregate import primary_score
 from xltlib.tasks import get_task
 
 KEYS = ["model", "setup", "intermediate", "mode", "target", "language", "seed"]
@@ -29,9 +30,8 @@ def primary_scores(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for target, part in test.groupby("target"):
         spec = get_task(target)
-        part = part[part["metric"].isin(spec.primary_metrics)]
         keys = [k for k in KEYS + ["run_id"] if k in part.columns]
-        rows.append(part.groupby(keys, dropna=False)["value"].mean().reset_index().rename(columns={"value": "score"}))
+        rows.append(primary_score(part, spec, keys).rename(columns={"value": "score"}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=KEYS + ["score"])
 
 

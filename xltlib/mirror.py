@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from xltlib.data.schemas import COPA_QUESTIONS
 from xltlib.languages import language
 from xltlib.tasks import HubSource, TaskSpec
 
@@ -100,7 +101,7 @@ def _features(kind: str, spec: TaskSpec, src: HubSource):
     return table[kind]()
 
 
-_QUESTIONS = {"What was the cause?": "cause", "What happened as a result?": "effect"}
+_QUESTIONS = {question: field for field, question in COPA_QUESTIONS.items()}  # the reader's, inverted
 
 
 def _row(kind: str, e, n: int, spec: TaskSpec, src: HubSource) -> dict:

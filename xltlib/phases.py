@@ -1,6 +1,9 @@
-"""Phase 2 (fine-tuning on a target's English data) and phase 3 (zero-shot scores in each language) for
-one model and task, whatever the data source: ``load(task, lang, split)`` returns the split's TaskData.
+"""The three phases for one model, whatever the data source: phase 1 (intermediate training on one or more
+tasks, mixed or in turn), phase 2 (fine-tuning on a target's English data) and phase 3 (zero-shot scores in
+each language); ``load(task, lang, split)`` returns the split's TaskData. The runner (``xltlib.runner``)
+builds the data and models, caches each phase's output and writes the results.
 
+    history = intermediate_training(model, feats, phase1_groups("multitask", ["mnli", "squad_v1"]), cfg_for)
     history = fine_tune_target(model, spec, tokenizer, cfg, load, seed)
     scores = zero_shot(model, spec, tokenizer, ["en", "sw"], load)   # {lang: {metric: value}}
 
@@ -15,11 +18,40 @@ from __future__ import annotations
 from typing import Callable
 
 from xltlib.evaluation import evaluate, evaluate_retrieval
-from xltlib.features import featurize
+from xltlib.features import Features, featurize
+from xltlib.multitask import train_multitask
 from xltlib.tasks import Format, TaskSpec, get_task
 from xltlib.train import TrainConfig, fine_tune
 
 Loader = Callable[[str, str, str], object]  # (task, language, split) -> TaskData
+
+
+# ------------------------------------------------------------------------------------------------ phase 1
+def phase1_groups(mode: str, tasks) -> list[list[str]]:
+    """The task groups phase 1 trains one after another: every task at once (multitask) or each in turn.
+
+    >>> phase1_groups("multitask", ["mnli", "squad_v1"]), phase1_groups("sequential", ["mnli", "squad_v1"])
+    ([['mnli', 'squad_v1']], [['mnli'], ['squad_v1']])
+    """
+    return [list(tasks)] if mode == "multitask" else [[t] for t in tasks]
+
+
+def intermediate_training(model, feats: dict[str, Features], groups: list[list[str]], tokenizer,
+                          cfg_for: Callable[[str], TrainConfig], sampler: str = "proportional",
+                          temperature: float = 2.0, progress: bool = False) -> list[dict]:
+    """Phase 1: train ``model`` (its heads already added) on each group of tasks in turn, the tasks of a
+    group mixed (``train_multitask``: ``sampler``, ``temperature``) at the recipe of the group's first task.
+    Returns one record per group: its tasks, steps and final loss (the mean of its last 20 losses)."""
+    history = []
+    for group in groups:
+        h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg_for(group[0]), sampler,
+                            temperature, progress)
+        last = h["losses"][-20:]
+        history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(last) / len(last)})
+    return history
+
+
+# ------------------------------------------------------------------------------------------- phases 2, 3
 
 
 def dev_task(spec: TaskSpec) -> str | None:

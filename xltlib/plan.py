@@ -7,7 +7,7 @@
 
 The plan walks the study's own objects as the runner does: one phase-1 training per distinct
 ``Run.phase1_key`` (each task's examples cut by ``runner.subsample_size``, its groups by
-``runner.phase1_groups``, its steps by ``train.step_budget`` at ``Study.train_config``), one fine-tuning per
+``phases.phase1_groups``, its steps by ``train.step_budget`` at ``Study.train_config``), one fine-tuning per
 distinct ``Run.phase2_key`` (each task of ``Run.chain()``, plus its dev evaluations), and every run's test
 sets (``Run.reads()``). A real benchmark's data is never loaded: examples and real XLM-R tokens per example
 come from ``tables/sizes.tsv`` and ``tables/lengths.tsv``, GPU time from ``tables/throughput.tsv`` (real
@@ -33,8 +33,8 @@ from pathlib import Path
 
 from xltlib.features import featurize
 from xltlib.multitask import sampling_probabilities
-from xltlib.phases import dev_task
-from xltlib.runner import cut_size, phase1_groups, scoring_key, subsample_size
+from xltlib.phases import dev_task, phase1_groups
+from xltlib.runner import cut_size, scoring_key, subsample_size
 from xltlib.tasks import Format, TaskSpec
 from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
 from xltlib.train import eval_interval, step_budget
@@ -173,7 +173,7 @@ def _phase1(study, run, counts) -> list[Part]:
     sizes = {t: Split(sum(s.examples for s in v), sum(s.items for s in v), sum(s.tokens for s in v),
                       tuple(dict.fromkeys(a for s in v for a in s.assumed))) for t, v in per_task.items()}
     parts = []
-    for group in phase1_groups(setup):
+    for group in phase1_groups(setup.mode, setup.tasks):
         tokens = _trained(study, {t: sizes[t] for t in group}, spec(group[0]), run.seed, setup.epochs,
                           setup.sampler, setup.temperature)
         parts += [Part("phase1", setup.name, SHAPES[spec(t).format], "train", tokens[t], sizes[t].assumed)

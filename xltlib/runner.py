@@ -31,7 +31,7 @@ from xltlib.features import featurize
 from xltlib.hfhub import quiet
 from xltlib.locking import file_lock
 from xltlib.model import TransferModel
-from xltlib.phases import dev_task, fine_tune_chain, zero_shot
+from xltlib.phases import dev_task, fine_tune_chain, intermediate_training, phase1_groups, zero_shot
 from xltlib.results import is_done, write_rows
 from xltlib.study import Run, Setup, Study, _spec_digest
 from xltlib.tasks import Format, TaskSpec
@@ -59,11 +59,6 @@ def cut_size(n: int, size: float | None, cap: int | None = None) -> int:
 def subsample_size(n: int, setup: Setup) -> int:
     """How many of a training set's ``n`` examples a setup uses (its ``size``, then its ``cap``)."""
     return cut_size(n, setup.size, setup.cap)
-
-
-def phase1_groups(setup: Setup) -> list[list[str]]:
-    """The task groups phase 1 trains one after another: every task at once (multitask) or each in turn."""
-    return [list(setup.tasks)] if setup.mode == "multitask" else [[t] for t in setup.tasks]
 
 
 def _subsample(examples: list, size: float | None, seed: int, lang: str = "en", cap: int | None = None) -> list:
@@ -105,8 +100,6 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
     with file_lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
         if (final / "xlt_phase1.json").exists():
             return str(final)
-        from xltlib.multitask import train_multitask
-
         start = time.time()
         gpu = distributed.device().type == "cuda"
         if gpu:
@@ -121,13 +114,10 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             spec, examples = training_data(study, task, setup, run.phase1_seed)
             model.add_head(spec, seed=run.phase1_seed)
             feats[task] = featurize(spec, examples, tokenizer)
-        history = []
-        for group in phase1_groups(setup):
-            cfg = study.train_config(feats[group[0]].spec, run.phase1_seed, setup.epochs)
-            h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg, setup.sampler,
-                                setup.temperature, progress)
-            last = h["losses"][-20:]
-            history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(last) / len(last)})
+        history = intermediate_training(
+            model, feats, phase1_groups(setup.mode, setup.tasks), tokenizer,
+            lambda task: study.train_config(feats[task].spec, run.phase1_seed, setup.epochs),
+            setup.sampler, setup.temperature, progress)
         if distributed.is_main():
             tmp = final.with_name(final.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)

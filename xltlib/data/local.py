@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from xltlib.data.core import BlankedLabelsError, TaskData, check_policy, collect, read_spec
+from xltlib.data.schemas import COPA_QUESTIONS
 from xltlib.errors import DataUnavailableError, MalformedDataError
 from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample, example_from_dict)
@@ -164,8 +165,6 @@ def _squad_json(path: Path, spec: TaskSpec, lang: str, split: str):
                     yield n, ValueError(f"question {n}: {type(exc).__name__}: {exc}")
 
 
-_COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
-
 
 def _jsonl(path: Path, build):
     """``(line, example | Exception)`` for a JSONL file, ``build(line, record)`` making each example."""
@@ -182,7 +181,7 @@ def _jsonl(path: Path, build):
 def _copa(path: Path, spec: TaskSpec, lang: str, split: str):
     """COPA / XCOPA JSONL: premise, choice1, choice2, question (cause|effect), label."""
     return _jsonl(path, lambda i, r: MultipleChoiceExample(
-        str(r.get("idx", i)), r["premise"], _COPA_QUESTIONS.get(r["question"], r["question"]),
+        str(r.get("idx", i)), r["premise"], COPA_QUESTIONS.get(r["question"], r["question"]),
         (r["choice1"], r["choice2"]), int(r["label"]), lang))
 
 

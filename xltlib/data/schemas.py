@@ -114,14 +114,16 @@ def _hellaswag(row, i, ctx):
     )]
 
 
-_COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+# COPA's question field ("cause" / "effect") as the question a multiple-choice example asks; the local
+# reader and the mirror's writer (its inverse) use it too
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 
 def _copa(row, i, ctx):
     question = row["question"]
     return [MultipleChoiceExample(
         id=ctx.prefix + str(row.get("idx", i)), context=row["premise"],
-        question=_COPA_QUESTIONS.get(question, question),
+        question=COPA_QUESTIONS.get(question, question),
         choices=(row["choice1"], row["choice2"]), label=int(row["label"]), lang=ctx.lang,
     )]
 

@@ -18,16 +18,28 @@ from xltlib.tasks import get_benchmark, get_task
 REQUIRED = ("task", "language", "metric", "value")
 
 
+def primary_score(rows: pd.DataFrame, spec, by: list[str]) -> pd.DataFrame:
+    """One ``value`` per ``by``: the mean of ``rows``' values of ``spec``'s primary metrics (QA: EM and F1,
+    so (EM + F1) / 2; anything else not in ``by``, e.g. seeds, is averaged too).
+
+    >>> from xltlib.tasks import get_task
+    >>> rows = pd.DataFrame({"language": ["sw", "sw", "sw"], "metric": ["exact_match", "f1", "accuracy"],
+    ...                      "value": [40.0, 60.0, 99.0]})
+    >>> primary_score(rows, get_task("tydiqa"), ["language"]).to_dict("records")
+    [{'language': 'sw', 'value': 50.0}]
+    """
+    rows = rows[rows["metric"].isin(spec.primary_metrics)]
+    return rows.groupby(by, dropna=False)["value"].mean().reset_index()
+
+
 def _task_language_scores(table: pd.DataFrame, benchmark: str, by: list[str], spec_of) -> pd.DataFrame:
     rows = []
     for name in get_benchmark(benchmark).tasks:
         spec = spec_of(name)
         part = table[(table["task"] == name) & table["language"].isin(spec.languages)]
-        # QA: (EM + F1) / 2 per language, the mean over both metrics (and anything else not in `by`)
-        part = part[part["metric"].isin(spec.primary_metrics)]
-        if part.empty:
+        scores = primary_score(part, spec, by + ["language"])
+        if scores.empty:
             continue
-        scores = part.groupby(by + ["language"], dropna=False)["value"].mean().reset_index()
         scores["task"] = name
         rows.append(scores)
     if not rows:
