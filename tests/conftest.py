@@ -16,3 +16,22 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def smoke_dir(tmp_path_factory):
+    """The smoke-size toy model (the tests' tiny XLM-R), pretrained once per session into the session's own
+    cache, ``basetemp/xlt-cache`` (``XLT_CACHE`` is set only while it is built: no other test sees it)."""
+    from xltlib.toy.pretrain import toy_model
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
+        return toy_model("smoke", progress=False)
+
+
+@pytest.fixture
+def smoke_cache(smoke_dir, monkeypatch):
+    """``XLT_CACHE`` set, for one test, to the cache that holds ``smoke_dir``: code that asks for the smoke
+    model by name (``xlt toy check --size smoke``) finds it there."""
+    monkeypatch.setenv("XLT_CACHE", str(smoke_dir.parent.parent))
+    return smoke_dir

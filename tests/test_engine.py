@@ -18,15 +18,6 @@ from xltlib.train import TrainConfig, fine_tune
 WORLD = ToyWorld.smoke()
 
 
-@pytest.fixture(scope="module")
-def smoke_dir(tmp_path_factory):
-    from xltlib.toy.pretrain import toy_model
-
-    with pytest.MonkeyPatch.context() as mp:  # XLT_CACHE for this module only, not leaked into others
-        mp.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
-        yield toy_model("smoke", progress=False)
-
-
 @pytest.fixture
 def tokenizer(smoke_dir):
     from transformers import AutoTokenizer
@@ -34,14 +25,14 @@ def tokenizer(smoke_dir):
     return AutoTokenizer.from_pretrained(smoke_dir)
 
 
-def test_toy_model_is_cached_and_loads_through_xlmr_classes(smoke_dir, tokenizer):
+def test_toy_model_is_cached_and_loads_through_xlmr_classes(smoke_cache, tokenizer):
     from transformers import AutoModelForMaskedLM
 
     from xltlib.toy.pretrain import toy_model
 
-    assert toy_model("smoke") == smoke_dir  # second call: from the cache, no training
+    assert toy_model("smoke") == smoke_cache  # second call: from the cache, no training
     assert type(tokenizer).__name__ == "XLMRobertaTokenizer"
-    assert type(AutoModelForMaskedLM.from_pretrained(smoke_dir)).__name__ == "XLMRobertaForMaskedLM"
+    assert type(AutoModelForMaskedLM.from_pretrained(smoke_cache)).__name__ == "XLMRobertaForMaskedLM"
     ids = tokenizer("Ana eat", "the cake")["input_ids"]
     assert ids[0] == tokenizer.cls_token_id and ids.count(tokenizer.sep_token_id) == 3  # <s> A </s></s> B </s>
 
@@ -134,8 +125,8 @@ def test_every_format_trains_and_evaluates(smoke_dir, tokenizer, task, monkeypat
     import xltlib.toy.check as check
 
     histories = []
-    real = check.fine_tune_target
-    monkeypatch.setattr(check, "fine_tune_target", lambda *a, **k: histories.append(real(*a, **k)) or histories[-1])
+    real = check.fine_tune_chain
+    monkeypatch.setattr(check, "fine_tune_chain", lambda *a, **k: histories.append(real(*a, **k)) or histories[-1])
     model = TransferModel.from_pretrained(str(smoke_dir))
     scores = target_scores(model, tokenizer, task, WORLD, languages=["en", "fh"], train_scale=0.5)
     # targets: zero-shot per language; intermediate tasks: English dev only
@@ -153,7 +144,7 @@ def test_every_format_trains_and_evaluates(smoke_dir, tokenizer, task, monkeypat
         assert sum(losses[-quarter:]) < sum(losses[:quarter]), losses
 
 
-def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_dir, capsys):
+def test_toy_check_cli_reports_targets_and_intermediate_tasks(smoke_cache, capsys):
     import json
 
     from xltlib.cli import main
@@ -187,7 +178,7 @@ def test_toy_pretraining_runs_on_its_own_thread_count_and_restores_the_callers(t
         torch.set_num_threads(before)
 
 
-def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_dir, monkeypatch):
+def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_cache, monkeypatch):
     """``xlt toy check --train-scale`` measures at a notebook's budget: the epochs it fine-tunes for scale."""
     import xltlib.toy.check as check
     from xltlib.cli import main
@@ -197,11 +188,11 @@ def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_dir, monkeypatch)
 
     epochs = []
 
-    def record(model, spec, tokenizer, cfg_for, *args, **kwargs):
-        epochs.append(cfg_for(spec).epochs)
+    def record(model, chain, tokenizer, cfg_for, *args, **kwargs):
+        epochs.append(cfg_for(chain[-1]).epochs)
         raise Recorded  # the budget is all this test needs
 
-    monkeypatch.setattr(check, "fine_tune_target", record)
+    monkeypatch.setattr(check, "fine_tune_chain", record)
     for extra in ([], ["--train-scale", "0.3"]):
         with pytest.raises(Recorded):
             main(["toy", "check", "--size", "smoke", "--json", "--tasks", "sst2", *extra])

@@ -12,13 +12,9 @@ from xltlib.toy.data import ToyWorld, toy_spec
 WORLD = ToyWorld.smoke()
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from xltlib.toy.pretrain import toy_model
-
-    with pytest.MonkeyPatch.context() as mp:  # for this module only
-        mp.setenv("XLT_CACHE", str(tmp_path_factory.getbasetemp() / "xlt-cache"))
-        yield str(toy_model("smoke", progress=False))
+@pytest.fixture
+def model_dir(smoke_dir):
+    return str(smoke_dir)
 
 
 def texts(task, n=32):

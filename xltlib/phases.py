@@ -3,8 +3,9 @@ tasks, mixed or in turn), phase 2 (fine-tuning on a target's English data) and p
 each language); ``load(task, lang, split)`` returns the split's TaskData. The runner (``xltlib.runner``)
 builds the data and models, caches each phase's output and writes the results.
 
-    history = intermediate_training(model, feats, phase1_groups("multitask", ["mnli", "squad_v1"]), cfg_for)
-    history = fine_tune_target(model, spec, tokenizer, cfg, load, seed)
+    history = intermediate_training(model, feats, phase1_groups("multitask", ["mnli", "squad_v1"]), tokenizer,
+                                    cfg_for)
+    history = fine_tune_chain(model, training_chain(spec), tokenizer, cfg_for, load, seed)
     scores = zero_shot(model, spec, tokenizer, ["en", "sw"], load)   # {lang: {metric: value}}
 
 Model selection (docs/reference.md): early stopping on the English dev set of the data a target trains on
@@ -78,9 +79,9 @@ def training_chain(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_
 
 def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig],
                     load: Loader, seed: int = 0) -> dict:
-    """A fresh head (named after the chain's last task) trained on each task of ``chain`` in turn: English
-    training data, early stopping on English dev where there is one. ``cfg_for(spec)`` gives each step's
-    recipe. Returns the last step's history."""
+    """Phase 2: a fresh head (named after the chain's last task, ``head_name``) trained on each task of
+    ``chain`` (a target's ``training_chain``) in turn: English training data, early stopping on English dev
+    where there is one. ``cfg_for(spec)`` gives each step's recipe. Returns the last step's history."""
     head = chain[-1].name
     model.add_head(chain[-1], seed=seed)
     history = {}
@@ -91,12 +92,6 @@ def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[
         feats = featurize(step, train.examples, tokenizer)
         history = fine_tune(model, head, feats, tokenizer, cfg_for(step), dev=dev)
     return history
-
-
-def fine_tune_target(model, spec: TaskSpec, tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig], load: Loader,
-                     seed: int = 0, source_spec: Callable[[str], TaskSpec] = get_task) -> dict:
-    """Phase 2 for target ``spec`` (its training chain); the head is ``head_name(spec)``."""
-    return fine_tune_chain(model, training_chain(spec, source_spec), tokenizer, cfg_for, load, seed)
 
 
 def head_name(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_task) -> str:

@@ -13,7 +13,7 @@ import dataclasses
 
 from xltlib.evaluation import evaluate
 from xltlib.model import TransferModel
-from xltlib.phases import dev_task, fine_tune_target, head_name, training_chain, zero_shot
+from xltlib.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
 from xltlib.profiles import toy_train_config
 from xltlib.tasks import Format
 from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
@@ -41,7 +41,7 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
         return dataclasses.replace(cfg, epochs=cfg.epochs * train_scale)
 
     if spec.format is not Format.RETRIEVAL:
-        fine_tune_target(model, spec, tokenizer, cfg_for, load, seed, source_spec=world.spec)
+        fine_tune_chain(model, training_chain(spec, world.spec), tokenizer, cfg_for, load, seed)
     if spec.role != "target":  # an intermediate task: is it learned in English? (its English dev set)
         dev = load(dev_task(spec), "en", "dev").examples
         return {"en": spec.primary(evaluate(model, spec.name, spec, dev, tokenizer, "en"))}
