@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from xltlib.errors import DataUnavailableError
 from xltlib.evaluation import evaluate, evaluate_retrieval
 from xltlib.features import Features, featurize
 from xltlib.multitask import train_multitask
@@ -108,8 +109,6 @@ def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: s
 
     A language whose data cannot be had (no source for it, its labels blanked) is passed to
     ``on_missing(lang, error)`` and skipped, when given; otherwise the error propagates."""
-    from xltlib.errors import DataUnavailableError
-
     out = {}
     for lang in languages:
         try:

@@ -31,10 +31,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from xltlib.errors import ConfigError
 from xltlib.features import featurize
 from xltlib.multitask import sampling_probabilities
 from xltlib.phases import dev_task, phase1_groups
-from xltlib.runner import cut_size, scoring_key, subsample_size
+from xltlib.runner import cut_size, load_tokenizer, scoring_key, subsample_size
 from xltlib.tasks import Format, TaskSpec
 from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
 from xltlib.train import eval_interval, step_budget
@@ -123,8 +124,6 @@ class DataCounts:
         languages = backend.world.languages
         built = cache_root() / "toy" / model_key(backend.model, languages=languages)
         if (built / "xlt_toy.json").exists():
-            from xltlib.runner import load_tokenizer
-
             self.tokenizer = load_tokenizer(str(built))
         else:
             self.tokenizer = train_tokenizer(SIZES[backend.model], languages=languages)
@@ -279,8 +278,6 @@ class Plan:
 def plan_study(study, gpu: str = "H100") -> Plan:
     """Count ``study``'s runs, trainings and tokens; project GPU-hours on ``gpu`` (real benchmarks only)."""
     if gpu not in GPUS:
-        from xltlib.errors import ConfigError
-
         raise ConfigError(f"--gpu: {gpu!r} is not one of {', '.join(GPUS)}")
     backend = study.backend
     toy = getattr(backend, "world", None) is not None

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from xltlib.errors import ConfigError
+from xltlib.phases import dev_task, training_chain
 from xltlib.profiles import PROFILES, Profile, make_profile
 from xltlib.tasks import BENCHMARKS, Format, TaskSpec
 from xltlib.train import TrainConfig
@@ -213,13 +214,9 @@ class Run:
 
     def chain(self) -> list[TaskSpec]:
         """Phase 2's training tasks (``xltlib.phases.training_chain``); empty: scored from the encoder."""
-        from xltlib.phases import training_chain
-
         return training_chain(self.spec, self.study.backend.source_spec)
 
     def chain_reads(self) -> list[tuple[str, str, str]]:
-        from xltlib.phases import dev_task
-
         out = []
         for step in self.chain():
             out.append((step.name, "en", "train"))

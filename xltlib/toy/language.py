@@ -20,6 +20,7 @@ import random
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from xltlib.errors import ConfigError
 from xltlib.toy import world as W
 
 # every meaning a language must name; SYNONYMS get two forms (paraphrase analogs)
@@ -254,8 +255,6 @@ def world_languages(high: int = 3, low: int = 3) -> dict[str, ToyLanguage]:
     >>> [lang.distance for lang in world_languages(8, 0).values()]
     [0, 0, 2, 7, 1, 3, 4, 6, 0]
     """
-    from xltlib.errors import ConfigError
-
     for name, n in (("high_languages", high), ("low_languages", low)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ConfigError(f"world.{name}: expected a whole number >= 0, got {n!r}")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from xltlib.errors import ConfigError
 from xltlib.locking import file_lock, sha256
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, Token
@@ -313,8 +314,6 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True, language
     world's): on first use copied from the package's shipped checkpoint (``SHIPPED``) or, where none is
     shipped, pretrained (atomic, cached; made once under a file lock when several processes ask at once)."""
     if size not in SIZES:
-        from xltlib.errors import ConfigError
-
         raise ConfigError(f"toy model size {size!r} is not one of {', '.join(SIZES)}")
     final = cache_root() / "toy" / model_key(size, seed, languages)
     if (final / "xlt_toy.json").exists():
@@ -322,8 +321,6 @@ def toy_model(size: str = "base", seed: int = 0, progress: bool = True, language
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from xltlib.errors import ConfigError
-
         raise ConfigError(f"XLT_CACHE: {cache_root()} is not writable ({exc.strerror or exc})") from None
     with file_lock(final.with_name(final.name + ".lock")):
         if (final / "xlt_toy.json").exists():  # another process built it while this one waited
