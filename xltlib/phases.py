@@ -3,8 +3,8 @@ tasks, mixed or in turn), phase 2 (fine-tuning on a target's English data) and p
 each language); ``load(task, lang, split)`` returns the split's TaskData. The runner (``xltlib.runner``)
 builds the data and models, caches each phase's output and writes the results.
 
-    history = intermediate_training(model, feats, phase1_groups("multitask", ["mnli", "squad_v1"]), tokenizer,
-                                    cfg_for)
+    history = intermediate_training(model, feats, phase1_groups(setup.mode, setup.tasks), tokenizer, cfg_for,
+                                    setup.sampler, setup.temperature)
     history = fine_tune_chain(model, training_chain(spec), tokenizer, cfg_for, load, seed)
     scores = zero_shot(model, spec, tokenizer, ["en", "sw"], load)   # {lang: {metric: value}}
 
@@ -39,8 +39,8 @@ def phase1_groups(mode: str, tasks) -> list[list[str]]:
 
 
 def intermediate_training(model, feats: dict[str, Features], groups: list[list[str]], tokenizer,
-                          cfg_for: Callable[[str], TrainConfig], sampler: str = "proportional",
-                          temperature: float = 2.0, progress: bool = False) -> list[dict]:
+                          cfg_for: Callable[[str], TrainConfig], sampler: str, temperature: float,
+                          progress: bool = False) -> list[dict]:
     """Phase 1: train ``model`` (its heads already added) on each group of tasks in turn, the tasks of a
     group mixed (``train_multitask``: ``sampler``, ``temperature``) at the recipe of the group's first task.
     Returns one record per group: its tasks, steps and final loss (the mean of its last 20 losses)."""
@@ -54,8 +54,6 @@ def intermediate_training(model, feats: dict[str, Features], groups: list[list[s
 
 
 # ------------------------------------------------------------------------------------------- phases 2, 3
-
-
 def dev_task(spec: TaskSpec) -> str | None:
     """The task whose English dev set selects a model trained on ``spec``'s data: its own, or None (no
     English dev set: a fixed budget, the last checkpoint)."""

@@ -165,7 +165,6 @@ def _squad_json(path: Path, spec: TaskSpec, lang: str, split: str):
                     yield n, ValueError(f"question {n}: {type(exc).__name__}: {exc}")
 
 
-
 def _jsonl(path: Path, build):
     """``(line, example | Exception)`` for a JSONL file, ``build(line, record)`` making each example."""
     for i, r in _records(path):
