@@ -260,7 +260,7 @@ def _head(feats, n: int):
 def baseline_eval(model_name: str, shape: str, feats, tokenizer, device: str, bf16: bool = False) -> dict:
     """Scoring (argmax of every padded batch of 8, then accuracy) or retrieval (tokenize padded to 512, mean
     of the hidden states of XTREME's layer, nearest candidate of each query)."""
-    from xltlib.model import mean_pool
+    from xltlib.heads import mean_pool
     from xltlib.tasks import Format
 
     spec = feats.spec

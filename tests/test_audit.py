@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xltlib.audit import audit, ceiling, oracle_answers
+from xltlib.audit import audit, ceiling
+from xltlib.formats.span_qa import oracle_answers
 from xltlib.cli import main
 from xltlib.data import load_examples
 from xltlib.features import featurize

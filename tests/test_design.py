@@ -81,6 +81,32 @@ def test_profile_names_are_compared_only_in_the_profiles_module():
     assert not offenders, offenders
 
 
+def test_the_trained_formats_are_named_only_by_their_classes():
+    """A format's behaviour is its class in ``xltlib/formats/``: the generic code never branches on the
+    formats that train a head (retrieval and MLM, which train none or only in phase 1, remain facts that a
+    few places ask about)."""
+    named = ("Format.CLASSIFICATION", "Format.MULTIPLE_CHOICE", "Format.SPAN_QA", "Format.TAGGING")
+    allowed = {"formats", "tasks.py", "examples.py",
+               "profiles.py",  # the toy recipe's epochs per format
+               "core.py"}  # the data layer: CCG's open tag set is read from the data
+    offenders = [f"{path.relative_to(PACKAGE)}: {name}" for path in PACKAGE.rglob("*.py")
+                 if not allowed & {path.name, *path.relative_to(PACKAGE).parts[:-1]}
+                 for name in named if name in path.read_text(encoding="utf-8")]
+    assert not offenders, offenders
+
+
+def test_every_format_has_its_class():
+    from xltlib.formats import FORMATS, TaskFormat
+    from xltlib.tasks import Format
+
+    assert set(FORMATS) == set(Format)
+    for fmt, obj in FORMATS.items():
+        assert obj.format is fmt and isinstance(obj.shape, str)
+        for method in ("featurize", "input_text", "made_up") + (("head", "decode", "score") if fmt.value not in
+                                                                  ("retrieval", "mlm") else ()):
+            assert getattr(type(obj), method) is not getattr(TaskFormat, method), (fmt, method)
+
+
 def test_importing_xltlib_changes_nothing_in_the_process():
     code = ("import os, logging; before = dict(os.environ); import xltlib, xltlib.model, xltlib.runner;"
             "from transformers.utils import logging as hf; assert dict(os.environ) == before, "

@@ -200,7 +200,7 @@ def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_cache, monkeypatc
 
 
 def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
-    from xltlib.evaluation import _answers
+    from xltlib.formats.span_qa import answers
 
     spec = toy_spec("squad_v2")
     examples = [e for e in load_examples("squad_v2", "en", "dev", source=WORLD).examples if e.answers][:2]
@@ -214,9 +214,9 @@ def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
         elif item["start"]:
             start[item["start"]], end[item["end"]] = 3.0, 3.0
         per_item[i] = (start, end)
-    assert _answers(feats, per_item) == ["", examples[1].answers[0]]
+    assert answers(feats, per_item) == ["", examples[1].answers[0]]
     v1 = dataclasses.replace(feats, spec=dataclasses.replace(spec, allow_no_answer=False))
-    assert _answers(v1, per_item)[0] != ""  # SQuAD v1.1 always answers
+    assert answers(v1, per_item)[0] != ""  # SQuAD v1.1 always answers
 
 
 @pytest.mark.parametrize("task", ["tatoeba", "bucc2018"])

@@ -11,8 +11,10 @@ import torch
 
 from xltlib.data import BlankedLabelsError, MalformedRowWarning, load_examples
 from xltlib.data.local import LocalData
-from xltlib.evaluation import _answers, score
-from xltlib.features import IGNORE, MAX_QUERY_TOKENS, QA_STRIDE, featurize
+from xltlib.evaluation import score
+from xltlib.features import IGNORE, featurize
+from xltlib.formats.span_qa import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, QA_STRIDE, answers, max_context
+from xltlib.formats.tagging import words
 from xltlib.phases import dev_task, training_chain
 from xltlib.profiles import make_profile
 from xltlib.rehearsal import SAMPLE
@@ -40,7 +42,7 @@ def oracle(feats):
         start, end = torch.zeros(n), torch.zeros(n)
         start[item["start"]] = end[item["end"]] = 10.0 if item["start"] else 1.0
         per_item[i] = (start, end)
-    return _answers(feats, per_item)
+    return answers(feats, per_item)
 
 
 # ------------------------------------------------------------------ XTREME's download folder
@@ -177,7 +179,6 @@ def test_gold_spans_survive_features_and_decoding(tokenizer, lang):
     """The oracle ceiling (XQuAD: >= 98.5 EM on the whole files, docs/data.md); every question lost here is
     lost for a reason the protocol implies: an answer boundary inside an XLM-R piece ("Manning" in
     "Mannings") or an answer longer than 30 tokens."""
-    from xltlib.evaluation import MAX_ANSWER_TOKENS
 
     data = load_examples("xquad", lang, "test", source=SAMPLE)
     feats = featurize(get_task("xquad"), data.examples, tokenizer)
@@ -194,7 +195,6 @@ def test_gold_spans_survive_features_and_decoding(tokenizer, lang):
 
 
 def test_the_window_with_the_most_context_decides(tokenizer):
-    from xltlib.evaluation import _max_context
 
     spec = get_task("xquad")
     long = load_examples("xquad", "en", "test", source=SAMPLE).examples[0]
@@ -205,8 +205,8 @@ def test_the_window_with_the_most_context_decides(tokenizer):
     # a token in both windows: near the end of the first window, near the middle of the second
     token = a["doc_first"] + a["doc_len"] - 5
     pos = a["doc_start"] + token - a["doc_first"]
-    assert b["doc_start"] <= pos and not _max_context(a, token, windows)
-    assert _max_context(b, pos - b["doc_start"] + b["doc_first"], windows)
+    assert b["doc_start"] <= pos and not max_context(a, token, windows)
+    assert max_context(b, pos - b["doc_start"] + b["doc_first"], windows)
 
 
 def test_words_with_no_sub_token_are_read_as_unk_and_scored(tokenizer):
@@ -221,13 +221,12 @@ def test_words_with_no_sub_token_are_read_as_unk_and_scored(tokenizer):
 
 
 def test_ud_pos_gold_tags_survive_features_and_decoding(tokenizer):
-    from xltlib.evaluation import _words
 
     spec = get_task("udpos")
     for lang in ("en", "zh"):
         data = load_examples("udpos", lang, "dev", source=SAMPLE)
         feats = featurize(spec, data.examples, tokenizer)
-        preds = [_words(spec, item, torch.tensor([max(l, 0) for l in item["labels"]]), len(e.tokens))
+        preds = [words(spec, item, torch.tensor([max(l, 0) for l in item["labels"]]), len(e.tokens))
                  for item, e in zip(feats.items, data.examples)]
         assert score(spec, data.examples, preds, lang)["f1"] >= 99.5
 

@@ -15,8 +15,8 @@ task it is read from (XNLI's under ``mnli``), once.
 
 ``ceiling`` (with a tokenizer) is the score of an oracle that is right wherever the engine's inputs let it
 be, through the engine's own path: ``featurize`` (tokenization, truncation, QA windows), the decoding
-``predict`` uses (``_answers``, ``_words``) and ``score``. QA adds ``windowed_pct`` (questions split into
-several windows) and ``answer_lost_pct`` (answers in no window); every other format ``truncated_pct``
+``predict`` uses and ``score`` (each format's ``oracle``, ``xltlib.formats``). QA adds ``windowed_pct``
+(questions split into several windows) and ``answer_lost_pct`` (answers in no window); every other format ``truncated_pct``
 (inputs, choices or sentences cut at ``spec.max_length``).
 """
 from __future__ import annotations
@@ -24,18 +24,16 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 
-import torch
-
 from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, read_spec
 from xltlib.data.local import LocalData
 from xltlib.errors import ConfigError, NoSourceError, XltError
-from xltlib.evaluation import _answers, _words, score
-from xltlib.features import IGNORE, featurize
+from xltlib.features import featurize
+from xltlib.formats import format_of
+from xltlib.formats.base import percent
 from xltlib.profiles import data_source
-from xltlib.tasks import SPLITS, Format, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.toy.data import ToyWorld, toy_spec
 
-GOLD = 10.0  # an oracle's logit on a gold position; every other position scores 0
 UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation
 SHORT = {"exact_match": "EM", "f1": "F1", "accuracy": "acc", "windowed_pct": "windowed", "answer_lost_pct": "lost",
          "truncated_pct": "cut"}
@@ -43,43 +41,14 @@ SHORT = {"exact_match": "EM", "f1": "F1", "accuracy": "acc", "windowed_pct": "wi
 
 # ------------------------------------------------------------------------------------------- the oracle
 def ceiling(spec: TaskSpec, examples: list, tokenizer, lang: str) -> dict[str, float]:
-    """The oracle's scores on ``examples`` (0-100), with the share of inputs cut or windowed."""
+    """The oracle's scores on ``examples`` (0-100; the format's ``oracle``), with the share of inputs cut
+    (formats that window their inputs instead say how many they windowed)."""
     feats = featurize(spec, examples, tokenizer)
-    if spec.format is Format.SPAN_QA:
-        return _qa(feats, lang)
-    out = {}
-    if spec.format is Format.TAGGING:  # the gold tag on each word's first sub-token, decoded as predict does
-        tags = [_words(spec, it, [0 if t == IGNORE else t for t in it["labels"]], len(e.tokens))
-                for it, e in zip(feats.items, feats.examples)]
-        scores = score(spec, feats.examples, tags, lang)
-        out = {m: round(scores[m], 2) for m in spec.primary_metrics}
-    out["truncated_pct"] = _cut(feats, featurize(spec, examples, tokenizer, max_length=UNCUT))
+    fmt = format_of(spec)
+    out = fmt.oracle(spec, feats, lang)
+    if not fmt.windowed:
+        out["truncated_pct"] = _cut(feats, featurize(spec, examples, tokenizer, max_length=UNCUT))
     return out
-
-
-def oracle_answers(feats) -> list[str]:
-    """The answers ``_answers`` decodes from an oracle's logits: in each window, ``GOLD`` on the gold start
-    and end tokens (featurize's ``start``/``end``) or, in a window without the answer, on its null position."""
-    per_item = {}
-    for i, item in enumerate(feats.items):
-        start, end = torch.zeros(len(item["input_ids"])), torch.zeros(len(item["input_ids"]))
-        if item["start"]:  # the gold span is in this window: the question's only high span score
-            start[item["start"]] = end[item["end"]] = GOLD
-        else:  # no answer here: the null (<s>) position wins (SQuAD v2's no-answer)
-            start[0] = end[0] = GOLD
-        per_item[i] = (start, end)
-    return _answers(feats, per_item)
-
-
-def _qa(feats, lang: str) -> dict[str, float]:
-    scores = score(feats.spec, feats.examples, oracle_answers(feats), lang)
-    windows = Counter(item["example"] for item in feats.items)
-    found = {item["example"] for item in feats.items if item["start"]}
-    answerable = [i for i, e in enumerate(feats.examples) if e.answers]
-    n = len(feats.examples)
-    return {"exact_match": round(scores["exact_match"], 2), "f1": round(scores["f1"], 2),
-            "windowed_pct": _pct(sum(windows[i] > 1 for i in range(n)), n),
-            "answer_lost_pct": _pct(sum(i not in found for i in answerable), len(answerable))}
 
 
 def _cut(cut, full) -> float:
@@ -87,11 +56,7 @@ def _cut(cut, full) -> float:
         return [len(c) for c in item["choices"]] if "choices" in item else [len(item["input_ids"])]
 
     pairs = [(a, b) for x, y in zip(cut.items, full.items) for a, b in zip(lengths(x), lengths(y))]
-    return _pct(sum(a < b for a, b in pairs), len(pairs))
-
-
-def _pct(k: int, n: int) -> float:
-    return round(100.0 * k / n, 2) if n else 0.0
+    return percent(sum(a < b for a, b in pairs), len(pairs))
 
 
 # ------------------------------------------------------------------------------------------- the plan

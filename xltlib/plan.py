@@ -33,6 +33,7 @@ from pathlib import Path
 
 from xltlib.errors import ConfigError
 from xltlib.features import featurize
+from xltlib.formats import format_of
 from xltlib.multitask import sampling_probabilities
 from xltlib.phases import dev_task, phase1_groups
 from xltlib.runner import cut_size, load_tokenizer, scoring_key, subsample_size
@@ -41,9 +42,6 @@ from xltlib.toy.pretrain import SIZES, cache_root, model_key, train_tokenizer
 from xltlib.train import eval_interval, step_budget
 
 GPUS = ("H100", "H200", "A100")
-SHAPES = {Format.CLASSIFICATION: "pair", Format.SPAN_QA: "qa", Format.TAGGING: "tagging",
-          Format.MULTIPLE_CHOICE: "mc", Format.RETRIEVAL: "retrieval",
-          Format.MLM: "qa"}  # continued MLM: 256-token texts at batch 32, taken at the QA windows' rate
 SURE = ("measured", "verified")  # a table row whose source starts otherwise is an assumption
 PHASES = ("phase1", "phase2", "eval")
 
@@ -109,7 +107,7 @@ class TableCounts:
             self.missing[task, split, "size" if size is None else "length"].append(lang)
             return Split(0, 0.0, 0.0)
         n, inputs = int(size["examples"]), float(length["inputs_per_example"])
-        items = n * inputs if spec.format is Format.SPAN_QA else n  # QA trains on windows, choices go together
+        items = n * inputs if format_of(spec).windowed else n  # QA trains on windows, choices go together
         assumed = _assumed(f"examples of {task} {size['language']}/{split}", size) + \
             _assumed(f"tokens of {task} {length['language']}/{length['split']}", length)
         return Split(n, float(items), n * inputs * float(length["tokens_per_input"]), assumed)
@@ -175,7 +173,7 @@ def _phase1(study, run, counts) -> list[Part]:
     for group in phase1_groups(setup.mode, setup.tasks):
         tokens = _trained(study, {t: sizes[t] for t in group}, spec(group[0]), run.seed, setup.epochs,
                           setup.sampler, setup.temperature)
-        parts += [Part("phase1", setup.name, SHAPES[spec(t).format], "train", tokens[t], sizes[t].assumed)
+        parts += [Part("phase1", setup.name, format_of(spec(t)).shape, "train", tokens[t], sizes[t].assumed)
                    for t in group]
     return parts
 
@@ -186,16 +184,16 @@ def _phase2(study, run, counts) -> list[Part]:
     for step in chain:
         s = counts.split(step, "en", "train")
         s = s.cut(cut_size(s.examples, study.target_size_of(step.name)))  # the study's target_size
-        parts.append(Part("phase2", key, SHAPES[step.format], "train",
+        parts.append(Part("phase2", key, format_of(step).shape, "train",
                           _trained(study, {step.name: s}, step, run.seed, None)[step.name], s.assumed))
         if dev_task(step):
             cfg = study.train_config(step, run.seed)
             _, per_epoch, total = step_budget([max(1, round(s.items))], cfg)
             evals = math.ceil(total / eval_interval(per_epoch, cfg))  # every interval, and after the last step
-            if step is chain[-1] and step.format in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
+            if step is chain[-1] and format_of(step).picks_one:
                 evals += 1  # runner.collapsed: one more pass over English dev
             d = _scored(study, step, counts.split(step, "en", "dev"))
-            parts.append(Part("eval", key, SHAPES[step.format], "eval", evals * d.tokens, d.assumed))
+            parts.append(Part("eval", key, format_of(step).shape, "eval", evals * d.tokens, d.assumed))
     return parts
 
 
@@ -203,7 +201,7 @@ def _evaluation(study, run, counts) -> list[Part]:
     """Each target's test sets in every language, and BUCC's dev threshold pass: ``Run.reads()`` after the
     chain's own reads."""
     spec = run.spec
-    return [Part("eval", spec.name, SHAPES[spec.format], "eval", s.tokens, s.assumed)
+    return [Part("eval", spec.name, format_of(spec).shape, "eval", s.tokens, s.assumed)
             for s in (_scored(study, spec, counts.split(spec, lang, split))
                       for _, lang, split in run.reads()[len(run.chain_reads()):])]
 

@@ -30,8 +30,7 @@ from pathlib import Path
 
 from xltlib.data.local import LocalData
 from xltlib.errors import XltError
-from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
-                             TaggingExample, TextExample)
+from xltlib.formats import format_of
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
 from xltlib.mirror import build_mirror
 from xltlib.reports import build_reports, environ
@@ -104,31 +103,8 @@ def _generated(spec: TaskSpec, lang: str, split: str, n: int = PER_SPLIT) -> lis
     rng = random.Random(f"{spec.name}/{lang}/{split}")
     words = [f"{lang}{w}" for w in ("ka", "lo", "mi", "ne", "su", "ta", "ro", "vi")]
     text = lambda k: " ".join(rng.choice(words) for _ in range(k)) + " ."  # noqa: E731
-    fmt, out = spec.format, []
-    for i in range(n):
-        if fmt is Format.CLASSIFICATION:
-            out.append(ClassificationExample(f"{lang}-{i}", text(8), text(6), spec.labels[i % len(spec.labels)], lang))
-        elif fmt is Format.MULTIPLE_CHOICE:
-            k = spec.num_choices or 2
-            out.append(MultipleChoiceExample(f"{lang}-{i}", text(10), "what next ?", tuple(text(4) for _ in range(k)),
-                                             i % k, lang))
-        elif fmt is Format.SPAN_QA:
-            context = text(30)
-            answer = context.split()[3]
-            start = len(" ".join(context.split()[:3])) + 1
-            answers = () if spec.allow_no_answer and i % 3 == 2 else (answer,)
-            out.append(SpanQAExample(f"{i}", context, "which word ?", answers, (start,) * len(answers), lang))
-        elif fmt is Format.TAGGING:
-            tokens = text(9).split()
-            labels = spec.labels or ("N", "V", "NP", r"(S\NP)/NP")
-            out.append(TaggingExample(f"{lang}-{i}", tuple(tokens), tuple(labels[(i + j) % len(labels)]
-                                                                          for j in range(len(tokens))), lang))
-        elif fmt is Format.MLM:
-            out.append(TextExample(str(i), text(40), lang))
-        else:  # retrieval: gold pairs
-            out.append(RetrievalExample(f"q{i}", text(7), "query", (f"c{i}",), lang))
-            out.append(RetrievalExample(f"c{i}", "en " + text(7), "candidate", (), "en"))
-    return out
+    fmt = format_of(spec)
+    return [row for i in range(n) for row in fmt.made_up(spec, lang, i, text)]
 
 
 def _sampled(spec: TaskSpec, lang: str, split: str, sample: Path) -> list | None:

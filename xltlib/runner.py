@@ -28,6 +28,7 @@ from xltlib import distributed
 from xltlib.errors import ConfigError
 from xltlib.evaluation import predict
 from xltlib.features import featurize
+from xltlib.formats import format_of
 from xltlib.hfhub import quiet
 from xltlib.locking import file_lock
 from xltlib.model import TransferModel
@@ -184,7 +185,7 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
 def collapsed(model, spec: TaskSpec, tokenizer, load) -> bool:
     """Classification / choice models that predict the same class for every English dev example."""
     name = dev_task(spec)
-    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE) or name is None:
+    if not format_of(spec).picks_one or name is None:
         return False
     dev = load(name, "en", "dev").examples
     preds = predict(model, spec.name, featurize(spec, dev, tokenizer), tokenizer.pad_token_id)

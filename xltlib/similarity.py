@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from xltlib.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
-                             TaggingExample)
+from xltlib.formats import format_of
+from xltlib.heads import mean_pool
 from xltlib.hfhub import load_pretrained
-from xltlib.model import mean_pool
-from xltlib.tasks import TaskSpec
+from xltlib.tasks import Format, TaskSpec
 
 
 def format_overlap(a: TaskSpec, b: TaskSpec) -> float:
@@ -40,18 +39,12 @@ def format_overlap(a: TaskSpec, b: TaskSpec) -> float:
 
 
 def input_text(example) -> str:
-    """The text a model reads for one normalized example (answers and labels left out)."""
-    if isinstance(example, ClassificationExample):
-        return f"{example.text_a} {example.text_b or ''}".strip()
-    if isinstance(example, MultipleChoiceExample):
-        return f"{example.context} {example.question} {' '.join(example.choices)}".strip()
-    if isinstance(example, SpanQAExample):
-        return f"{example.question} {example.context}"
-    if isinstance(example, TaggingExample):
-        return " ".join(example.tokens)
-    if isinstance(example, RetrievalExample):
-        return example.text
-    raise TypeError(f"not a normalized example: {type(example).__name__}")
+    """The text a model reads for one normalized example (answers and labels left out): its format's
+    ``input_text``."""
+    fmt = getattr(example, "format", None)
+    if not isinstance(fmt, Format):
+        raise TypeError(f"not a normalized example: {type(example).__name__}")
+    return format_of(fmt).input_text(example)
 
 
 def input_texts(examples: list, n: int = 256, seed: int = 0) -> list[str]:

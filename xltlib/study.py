@@ -29,7 +29,7 @@ from xltlib.version import ENGINE
 
 MODES = ("multitask", "sequential")
 SAMPLERS = ("proportional", "uniform", "temperature")
-POOLINGS = ("cls", "mean", "pair")  # xltlib.model.POOLINGS (kept here so that a study validates without torch)
+POOLINGS = ("cls", "mean", "pair")  # xltlib.heads.POOLINGS (kept here so that a study validates without torch)
 
 
 @dataclass(frozen=True)

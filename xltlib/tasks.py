@@ -1,7 +1,7 @@
 """The task registry: every XTREME / XTREME-R target and English intermediate task as a declarative spec.
 
 A task is data — format, metrics, languages, splits, Hub mapping, labels, default lengths — never code;
-code is written per *format* (see ``xltlib.examples``). XTREME-R is a second benchmark over the same
+code is written per *format* (``xltlib.formats``, one class each; their examples in ``xltlib.examples``). XTREME-R is a second benchmark over the same
 specs: it swaps language lists and a few sources (``BENCHMARKS``).
 
     $ xlt tasks --benchmark xtreme-r

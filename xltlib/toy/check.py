@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from xltlib.evaluation import evaluate
+from xltlib.formats import format_of
 from xltlib.model import TransferModel
 from xltlib.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
 from xltlib.profiles import toy_train_config
@@ -53,7 +54,7 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
 def majority(task: str, world: ToyWorld) -> float | None:
     """English dev score of always answering the most frequent class or choice (None: no such baseline)."""
     spec = world.spec(task)
-    if spec.format not in (Format.CLASSIFICATION, Format.MULTIPLE_CHOICE):
+    if not format_of(spec).picks_one:
         return None
     chain = training_chain(spec, world.spec)
     dev = world.load(dev_task(chain[-1]), "en", "dev").examples
