@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 XTREME = Path(__file__).resolve().parent.parent / "xltlib" / "assets" / "xtreme"
-from xltlib.tokenizer import REAL_MODEL_XZ as SPM  # noqa: E402
+from xltlib.data.tokenizer import REAL_MODEL_XZ as SPM  # noqa: E402
 
 
 class Shape(NamedTuple):
@@ -52,13 +52,13 @@ SHAPES = {
 def real_tokenizer():
     """XLM-R's tokenizer from the sentencepiece model in tests/data (no download): "Hello world" ->
     ``[0, 35378, 8999, 2]``."""
-    from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
+    from xltlib.data.tokenizer import load_tokenizer, real_tokenizer_dir
 
     return load_tokenizer(real_tokenizer_dir(tempfile.mkdtemp(prefix="xlmr-spm-"), SPM))
 
 
 def spec(shape: str):
-    from xltlib.tasks import get_task
+    from xltlib.spec.tasks import get_task
 
     return get_task(SHAPES[shape].task)
 
@@ -129,8 +129,8 @@ def tokenizer_for(vocab: int):
 
 
 def features(shape: str, n: int, tokenizer):
-    """``n`` examples of ``shape`` featurized by the engine (``xltlib.features.featurize``) at the shape's
+    """``n`` examples of ``shape`` featurized by the engine (``xltlib.engine.features.featurize``) at the shape's
     width."""
-    from xltlib.features import featurize
+    from xltlib.engine.features import featurize
 
     return featurize(spec(shape), examples(shape, n), tokenizer, max_length=SHAPES[shape].width)

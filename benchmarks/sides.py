@@ -71,8 +71,8 @@ def engine_model(model_name: str, spec, device: str, config_=None):
     Hub name: the encoder without pooler, fp32 weights, and the task's head."""
     from transformers import AutoModel
 
-    from xltlib.model import TransferModel
-    from xltlib.tasks import Format
+    from xltlib.engine.model import TransferModel
+    from xltlib.spec.tasks import Format
 
     torch.manual_seed(0)
     encoder = AutoModel.from_config(config_ or config(model_name), add_pooling_layer=False)
@@ -117,8 +117,8 @@ def engine_train(model_name: str, feats, tokenizer, batch: int, steps: int, devi
     ``fine_tune`` draws them, epoch after epoch), twice: an untimed pass first, so that each batch shape's
     one-off costs (kernel selection, allocator growth, compilation) are paid as they are once in a real run
     of thousands of steps, then the timed pass with the per-phase breakdown."""
-    from xltlib.features import batches, collate, padded_width
-    from xltlib.train import Trainer, TrainConfig, step_budget
+    from xltlib.engine.features import batches, collate, padded_width
+    from xltlib.engine.train import Trainer, TrainConfig, step_budget
 
     spec = feats.spec
     fresh(device)
@@ -160,7 +160,7 @@ def engine_train(model_name: str, feats, tokenizer, batch: int, steps: int, devi
 
 def _baseline_batch(feats, idx, width: int, pad_id: int, device: str) -> dict:
     """A Trainer user's collator: every sequence padded to ``width``; the Auto model's label names."""
-    from xltlib.features import IGNORE
+    from xltlib.engine.features import IGNORE
 
     items = [feats.items[i] for i in idx]
     ids = torch.tensor([it["input_ids"] + [pad_id] * (width - len(it["input_ids"])) for it in items])
@@ -217,9 +217,9 @@ def baseline_train(model_name: str, shape: str, feats, tokenizer, batch: int, st
 def engine_eval(model_name: str, shape: str, feats, tokenizer, device: str) -> dict:
     """``evaluate`` (scoring: predictions and the task's metric) or ``evaluate_retrieval`` (embedding every
     sentence, tokenization included, and nearest neighbours), timed after one warm-up batch."""
-    from xltlib.evaluation import embed, evaluate, evaluate_retrieval
-    from xltlib.features import batches, collate, featurize
-    from xltlib.tasks import Format
+    from xltlib.engine.evaluation import embed, evaluate, evaluate_retrieval
+    from xltlib.engine.features import batches, collate, featurize
+    from xltlib.spec.tasks import Format
 
     spec = feats.spec
     fresh(device)
@@ -251,7 +251,7 @@ def engine_eval(model_name: str, shape: str, feats, tokenizer, device: str) -> d
 
 
 def _head(feats, n: int):
-    from xltlib.features import Features
+    from xltlib.engine.features import Features
 
     return Features(feats.spec, feats.items[:n], feats.examples[:n])
 
@@ -260,8 +260,8 @@ def _head(feats, n: int):
 def baseline_eval(model_name: str, shape: str, feats, tokenizer, device: str, bf16: bool = False) -> dict:
     """Scoring (argmax of every padded batch of 8, then accuracy) or retrieval (tokenize padded to 512, mean
     of the hidden states of XTREME's layer, nearest candidate of each query)."""
-    from xltlib.heads import mean_pool
-    from xltlib.tasks import Format
+    from xltlib.engine.heads import mean_pool
+    from xltlib.spec.tasks import Format
 
     spec = feats.spec
     width = SHAPES[shape].width

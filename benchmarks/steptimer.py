@@ -1,4 +1,4 @@
-"""Where a training step's time goes: a timer that ``xltlib.train.Trainer`` calls as each phase of its step
+"""Where a training step's time goes: a timer that ``xltlib.engine.train.Trainer`` calls as each phase of its step
 ends (``trainer.timer = timer``), on the GPU's clock (CUDA events: what the device spends, host gaps
 included where the device waits for the host) or the CPU's wall clock.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from datasets import ClassLabel, Features, List, Value
 
-from xltlib.mirror import write_repo, write_script_repo  # noqa: F401 -- the tests write repos with them
+from xltlib.data.mirror import write_repo, write_script_repo  # noqa: F401 -- the tests write repos with them
 
 S = Value("string")
 I = Value("int32")

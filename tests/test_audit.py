@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from xltlib.audit import audit, ceiling
-from xltlib.formats.span_qa import oracle_answers
 from xltlib.cli import main
 from xltlib.data import load_examples
-from xltlib.features import featurize
+from xltlib.data.tokenizer import SENTENCEPIECE, load_tokenizer, real_tokenizer_dir
+from xltlib.engine.features import featurize
+from xltlib.engine.formats.span_qa import oracle_answers
 from xltlib.metrics import squad_scores
 from xltlib.rehearsal import SAMPLE
-from xltlib.tokenizer import SENTENCEPIECE, load_tokenizer, real_tokenizer_dir
 
 XTREME = SAMPLE  # XTREME's download folder, excerpted (package data)
 KEYS = {"task", "language", "split", "source", "examples", "skipped", "repaired", "duplicate_ids", "blanked",

@@ -1,7 +1,7 @@
 """Bad input fails fast and by name; a cached result is never stale or misread; nothing is computed twice.
 
 The field walk below covers every field of Study and Setup: a field added without a check in
-``xltlib.study`` (or without bad values here) fails ``test_every_field_is_walked``."""
+``xltlib.experiment.study`` (or without bad values here) fails ``test_every_field_is_walked``."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from xltlib.errors import ConfigError, XltError
-from xltlib.profiles import make_profile
-from xltlib.results import UnreadableResultWarning, is_done, load_results, result_path, write_rows
-from xltlib.study import SETUP_CHECKS, STUDY_CHECKS, Setup, Study, study_from_dict
+from xltlib.experiment.profiles import make_profile
+from xltlib.experiment.results import UnreadableResultWarning, is_done, load_results, result_path, write_rows
+from xltlib.experiment.study import SETUP_CHECKS, STUDY_CHECKS, Setup, Study, study_from_dict
 
 BASE = {"name": "b", "profile": "smoke", "targets": ["udpos"], "languages": ["en"], "seeds": [0],
         "intermediate": ["baseline", {"name": "m", "tasks": ["mnli"]}]}
@@ -146,7 +146,7 @@ def test_run_ids_change_with_the_local_files_a_run_reads(tmp_path):
 
 
 def test_the_results_table_tells_setups_apart_without_the_study_file(tmp_path):
-    from xltlib.runner import run_study
+    from xltlib.experiment.runner import run_study
 
     study = study_from_dict({"name": "t", "profile": "smoke", "targets": ["tatoeba"], "languages": ["nh"],
                              "intermediate": [{"name": "q", "tasks": ["sst2"], "size": 0.5, "cap": 40,
@@ -176,7 +176,7 @@ def test_results_of_a_directory_that_does_not_exist_are_an_error(capsys):
 
 
 def test_an_unwritable_out_or_cache_is_named_in_one_line(tmp_path, monkeypatch):
-    from xltlib.runner import run_study
+    from xltlib.experiment.runner import run_study
     from xltlib.toy.pretrain import toy_model
 
     blocker = tmp_path / "file"
@@ -194,7 +194,7 @@ def test_ctrl_c_says_in_one_line_what_is_saved(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("xltlib.runner.run_study", interrupted)
+    monkeypatch.setattr("xltlib.experiment.runner.run_study", interrupted)
     study = tmp_path / "s.yaml"
     study.write_text(yaml.safe_dump(BASE))
     assert cli.main(["run", str(study), "--out", str(tmp_path / "out")]) == 130
@@ -206,7 +206,7 @@ def test_slurm_parameters_are_json_named_when_wrong(tmp_path, monkeypatch):
     from xltlib import cli
 
     seen = {}
-    monkeypatch.setattr("xltlib.runner.run_study", lambda study, out, **kw: seen.update(kw) or
+    monkeypatch.setattr("xltlib.experiment.runner.run_study", lambda study, out, **kw: seen.update(kw) or
                         {"runs": 0, "already_done": 0, "ran": 0})
     study = tmp_path / "s.yaml"
     study.write_text(yaml.safe_dump(BASE))
@@ -218,7 +218,7 @@ def test_slurm_parameters_are_json_named_when_wrong(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ before anything trains
 def test_an_unusable_local_file_stops_the_study_before_training_by_name(tmp_path):
-    from xltlib.runner import run_study
+    from xltlib.experiment.runner import run_study
 
     model = _tiny_model(tmp_path / "model")
     data = tmp_path / "data"
@@ -239,8 +239,8 @@ def test_an_unusable_local_file_stops_the_study_before_training_by_name(tmp_path
 
 # ------------------------------------------------------------------ concurrency
 def test_a_run_another_process_holds_is_not_computed_twice(tmp_path):
+    from xltlib.experiment.runner import execute_group
     from xltlib.locking import file_lock
-    from xltlib.runner import execute_group
 
     (run,) = study_from_dict({**BASE, "intermediate": ["baseline"], "targets": ["tatoeba"], "languages": ["nh"]}).runs()
     with file_lock(tmp_path / "results" / f"{run.id}.lock"):  # another `xlt run` is computing it
@@ -252,14 +252,14 @@ def test_a_run_another_process_holds_is_not_computed_twice(tmp_path):
 
 # ------------------------------------------------------------------ notebooks
 def test_unknown_notebook_parameters_are_refused_listing_the_known_ones(tmp_path):
-    from xltlib.reports import build_reports
+    from xltlib.report.reports import build_reports
 
     with pytest.raises(ConfigError, match=r"unknown notebook parameter\(s\) seed; .*: .*seeds"):
         build_reports("smoke", ["00_xstilts_main_table"], tmp_path, {"seed": [0]})
 
 
 def test_a_wrong_kind_of_parameter_fails_in_one_line_and_the_explicit_profile_wins(tmp_path, monkeypatch):
-    from xltlib.reports import build_reports
+    from xltlib.report.reports import build_reports
 
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XLT_NOTEBOOK_PROFILE", "toy")  # CI's override for nbval: not for an explicit --profile

@@ -28,7 +28,7 @@ def test_lengths_are_those_of_xtremes_files_under_xlmrs_tokenizer():
 
 
 def test_the_engine_side_runs_trainer_step_and_pads_less_on_the_same_examples(capsys, monkeypatch):
-    from xltlib.train import Trainer
+    from xltlib.engine.train import Trainer
 
     calls = []
     step = Trainer.step

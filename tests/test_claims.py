@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from xltlib.claims import check_claims, claim_roles
-from xltlib.study import Setup
+from xltlib.experiment.study import Setup
+from xltlib.report.claims import check_claims, claim_roles
 
 SETUPS = [Setup("baseline"), Setup("mnli", ("mnli",)), Setup("squad", ("squad_v1",)), Setup("sst2", ("sst2",)),
           Setup("all", ("mnli", "squad_v1", "sst2")), Setup("mnli_tr", ("mnli",), languages=("en", "nh")),

@@ -11,14 +11,14 @@ from datasets import ClassLabel, Features, List, Value
 from hubfixture import NER, build_mirror, squad_row, write_repo
 from xltlib.data import MalformedRowWarning, load_examples
 from xltlib.errors import DataUnavailableError, MalformedDataError, SchemaError
-from xltlib.examples import (
+from xltlib.spec.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
     SpanQAExample,
     TaggingExample,
 )
-from xltlib.tasks import list_tasks
+from xltlib.spec.tasks import list_tasks
 
 
 @pytest.fixture(scope="session")

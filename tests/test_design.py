@@ -17,13 +17,17 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Every xltlib module -> the xltlib modules it imports anywhere in its source (functions included)."""
+def import_graph(top_level_only: bool = False) -> dict[str, set[str]]:
+    """Every xltlib module -> the xltlib modules it imports anywhere in its source (functions included), or
+    at its top level only (``top_level_only``: outside functions and classes)."""
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = ast.walk(tree) if not top_level_only else \
+            (n for stmt in tree.body if not isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(stmt))
+        for node in nodes:
             targets = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
@@ -58,8 +62,32 @@ def test_no_import_cycle_among_xltlib_modules():
             visit(node, [node])
 
 
+# The layers, lowest first: a module imports at its top only from its own layer or lower ones. Imports inside
+# functions may reach up (the few lazy ones: a data source named in a study is resolved by the profiles, the
+# CLI loads what a command needs); the cycle test above covers them.
+LAYERS = ("base", "spec", "metrics", "data", "engine", "toy", "experiment", "report", "tools")
+BASE = ("errors", "version", "hfhub", "locking", "distributed")  # infrastructure every layer may use
+TOOLS = ("cli", "rehearsal", "audit", "toy.check", "toy.alignment")  # commands that span the layers
+
+
+def layer(module: str) -> str:
+    name = module.removeprefix("xltlib").lstrip(".")
+    if not name or any(name == t or name.startswith(t + ".") for t in TOOLS):
+        return "tools"
+    top = name.split(".")[0]
+    return "base" if top in BASE else top
+
+
+def test_modules_import_only_from_their_layer_or_below():
+    graph = import_graph(top_level_only=True)
+    assert {layer(m) for m in graph} <= set(LAYERS), {m: layer(m) for m in graph if layer(m) not in LAYERS}
+    upward = [f"{a} ({layer(a)}) imports {b} ({layer(b)})" for a, targets in sorted(graph.items()) for b in sorted(targets)
+              if b != "xltlib" and LAYERS.index(layer(b)) > LAYERS.index(layer(a))]
+    assert not upward, upward
+
+
 def test_importing_a_study_loads_neither_the_runner_nor_the_toy_world():
-    code = ("import sys, xltlib.study; bad = [m for m in sys.modules if m.startswith(('xltlib.runner', 'xltlib.toy'))];"
+    code = ("import sys, xltlib.experiment.study; bad = [m for m in sys.modules if m.startswith(('xltlib.experiment.runner', 'xltlib.toy'))];"
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -82,7 +110,7 @@ def test_profile_names_are_compared_only_in_the_profiles_module():
 
 
 def test_the_trained_formats_are_named_only_by_their_classes():
-    """A format's behaviour is its class in ``xltlib/formats/``: the generic code never branches on the
+    """A format's behaviour is its class in ``xltlib/engine/formats/``: the generic code never branches on the
     formats that train a head (retrieval and MLM, which train none or only in phase 1, remain facts that a
     few places ask about)."""
     named = ("Format.CLASSIFICATION", "Format.MULTIPLE_CHOICE", "Format.SPAN_QA", "Format.TAGGING")
@@ -96,8 +124,8 @@ def test_the_trained_formats_are_named_only_by_their_classes():
 
 
 def test_every_format_has_its_class():
-    from xltlib.formats import FORMATS, TaskFormat
-    from xltlib.tasks import Format
+    from xltlib.engine.formats import FORMATS, TaskFormat
+    from xltlib.spec.tasks import Format
 
     assert set(FORMATS) == set(Format)
     for fmt, obj in FORMATS.items():
@@ -108,7 +136,7 @@ def test_every_format_has_its_class():
 
 
 def test_importing_xltlib_changes_nothing_in_the_process():
-    code = ("import os, logging; before = dict(os.environ); import xltlib, xltlib.model, xltlib.runner;"
+    code = ("import os, logging; before = dict(os.environ); import xltlib, xltlib.engine.model, xltlib.experiment.runner;"
             "from transformers.utils import logging as hf; assert dict(os.environ) == before, "
             "set(os.environ.items()) ^ set(before.items()); print(hf.get_verbosity())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -122,7 +150,7 @@ def test_loading_a_model_leaves_the_logging_level_as_it_was(tmp_path):
     from transformers import XLMRobertaConfig, XLMRobertaModel
     from transformers.utils import logging as hf
 
-    from xltlib.model import TransferModel
+    from xltlib.engine.model import TransferModel
 
     XLMRobertaModel(XLMRobertaConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                                      intermediate_size=16)).save_pretrained(tmp_path)
@@ -151,7 +179,7 @@ def test_reports_without_the_notebooks_say_where_they_are_looked_for(tmp_path):
     import pytest
 
     from xltlib.errors import ConfigError
-    from xltlib.reports import notebooks
+    from xltlib.report.reports import notebooks
 
     with pytest.raises(ConfigError, match=r"no research notebooks in .*: xlt reports runs the notebooks of an xltlib checkout"):
         notebooks(tmp_path)

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from xltlib.errors import ConfigError
-from xltlib.results import load_results
+from xltlib.experiment.results import load_results
+from xltlib.experiment.study import load_study, study_from_dict
 from xltlib.rehearsal import SAMPLE
-from xltlib.study import load_study, study_from_dict
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -28,7 +28,7 @@ def _model(path: Path, family: str) -> str:
     multilingual E5 / MiniLM have): BERT positions and token types, or RoBERTa's padding-offset positions."""
     from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
 
-    from xltlib.tokenizer import load_tokenizer, real_tokenizer_dir
+    from xltlib.data.tokenizer import load_tokenizer, real_tokenizer_dir
 
     sizes = dict(vocab_size=250002, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=32, pad_token_id=1, bos_token_id=0, eos_token_id=2)
@@ -53,7 +53,7 @@ def _study(model: str, **fields) -> dict:
                                            ("bert", {"lora": 2}),
                                            ("xlm-roberta", {"pooling": "cls"})])
 def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, one_thread):
-    from xltlib.runner import run_study
+    from xltlib.experiment.runner import run_study
 
     study = study_from_dict(_study(_model(tmp_path / "model", family), **fields))
     run_study(study, tmp_path / "out", progress=False)
@@ -72,7 +72,7 @@ def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, on
 
 
 def test_provenance_gives_every_reason_a_score_is_not_comparable():
-    from xltlib.tasks import get_task
+    from xltlib.spec.tasks import get_task
 
     backend = study_from_dict(_study("xlm-roberta-base")).backend
     xquad = get_task("xquad")
@@ -83,7 +83,7 @@ def test_provenance_gives_every_reason_a_score_is_not_comparable():
 
 
 def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monkeypatch, tmp_path):
-    from xltlib.plan import plan_study
+    from xltlib.experiment.plan import plan_study
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # a clean clone has no data/real (it is gitignored): copy the studies beside a stand-in for it
@@ -103,8 +103,8 @@ def test_the_real_study_and_its_control_validate_and_plan_without_the_model(monk
 
 
 def test_retrieval_layer_and_prefix_reach_the_spec_the_features_and_the_run_key(tmp_path):
-    from xltlib.features import featurize
-    from xltlib.tokenizer import load_tokenizer
+    from xltlib.data.tokenizer import load_tokenizer
+    from xltlib.engine.features import featurize
 
     model = _model(tmp_path / "model", "bert")
     base = {"name": "r", "profile": "xtreme", "model": model, "targets": ["tatoeba"], "languages": ["de"]}
@@ -118,7 +118,7 @@ def test_retrieval_layer_and_prefix_reach_the_spec_the_features_and_the_run_key(
     with pytest.raises(ConfigError, match="retrieval_layer: 3 is deeper than .* 2 layers"):
         study_from_dict({**base, "retrieval_layer": 3})
     tok = load_tokenizer(model)
-    from xltlib.examples import RetrievalExample
+    from xltlib.spec.examples import RetrievalExample
 
     ex = [RetrievalExample("q1", "Hallo Welt", "query", ("c1",), "de")]
     plain = featurize(default.target_spec("tatoeba"), ex, tok).items[0]["input_ids"]
@@ -127,7 +127,7 @@ def test_retrieval_layer_and_prefix_reach_the_spec_the_features_and_the_run_key(
 
 
 def test_frozen_embeddings_stay_as_pretrained_and_random_weights_are_drawn_per_seed(tmp_path, one_thread):
-    from xltlib.runner import _load_encoder, guarded_fine_tune, load_tokenizer, loader
+    from xltlib.experiment.runner import _load_encoder, guarded_fine_tune, load_tokenizer, loader
 
     model = _model(tmp_path / "model", "bert")
     pretrained = _load_encoder(study_from_dict(_study(model)), model).encoder.get_input_embeddings().weight.clone()
@@ -146,7 +146,7 @@ def test_frozen_embeddings_stay_as_pretrained_and_random_weights_are_drawn_per_s
 
 
 def test_budgets_cut_training_and_scored_sets_the_same_way_for_every_setup(tmp_path):
-    from xltlib.runner import loader
+    from xltlib.experiment.runner import loader
 
     study = study_from_dict(_study(_model(tmp_path / "model", "bert")))
     a, b = loader(study, seed=0), loader(study, seed=1)
@@ -171,7 +171,7 @@ def test_train_on_and_eval_split_are_checked_against_the_tasks():
 
 
 def test_runs_scored_straight_from_one_encoder_are_scored_once(tmp_path, monkeypatch, one_thread):
-    from xltlib import runner
+    from xltlib.experiment import runner
 
     model = _model(tmp_path / "model", "bert")
     study = study_from_dict({"name": "t", "profile": "xtreme", "model": model, "targets": ["tatoeba"],

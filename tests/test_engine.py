@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from xltlib.data import load_examples
-from xltlib.evaluation import evaluate, evaluate_retrieval
-from xltlib.features import IGNORE, batches, collate, featurize
-from xltlib.model import TransferModel
-from xltlib.phases import dev_task, training_chain
+from xltlib.engine.evaluation import evaluate, evaluate_retrieval
+from xltlib.engine.features import IGNORE, batches, collate, featurize
+from xltlib.engine.model import TransferModel
+from xltlib.engine.phases import dev_task, training_chain
+from xltlib.engine.train import TrainConfig, fine_tune
 from xltlib.toy.check import target_scores
 from xltlib.toy.data import ToyWorld, toy_spec
-from xltlib.train import TrainConfig, fine_tune
 
 WORLD = ToyWorld.smoke()
 
@@ -200,7 +200,7 @@ def test_toy_check_trains_at_the_train_scale_it_is_given(smoke_cache, monkeypatc
 
 
 def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
-    from xltlib.formats.span_qa import answers
+    from xltlib.engine.formats.span_qa import answers
 
     spec = toy_spec("squad_v2")
     examples = [e for e in load_examples("squad_v2", "en", "dev", source=WORLD).examples if e.answers][:2]
@@ -221,7 +221,7 @@ def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
 
 @pytest.mark.parametrize("task", ["tatoeba", "bucc2018"])
 def test_retrieval_from_the_encoder(smoke_dir, tokenizer, task):
-    from xltlib.examples import RetrievalExample
+    from xltlib.spec.examples import RetrievalExample
 
     model = TransferModel.from_pretrained(str(smoke_dir))
     spec = toy_spec(task)
@@ -257,7 +257,7 @@ def _no_dropout_model(smoke_dir, task):
 
 
 def test_gradient_accumulation_equals_one_batch_of_the_same_examples(smoke_dir, tokenizer):
-    from xltlib.train import Trainer
+    from xltlib.engine.train import Trainer
 
     spec = toy_spec("sst2")
     feats = featurize(spec, load_examples("sst2", "en", "train", source=WORLD).examples[:8], tokenizer)
@@ -290,7 +290,7 @@ def test_patience_stops_training_when_dev_stops_improving(smoke_dir, tokenizer):
 
 
 def test_a_non_finite_loss_stops_training_by_name(smoke_dir, tokenizer):
-    from xltlib.train import Trainer
+    from xltlib.engine.train import Trainer
 
     spec = toy_spec("sst2")
     feats = featurize(spec, load_examples("sst2", "en", "train", source=WORLD).examples[:8], tokenizer)

@@ -18,7 +18,7 @@ from xltlib.metrics import (
     tatoeba_accuracy,
     xtreme_score,
 )
-from xltlib.tasks import Format, get_task, list_tasks
+from xltlib.spec.tasks import Format, get_task, list_tasks
 
 
 def qa(pred, golds, lang="en", rules="auto"):
@@ -215,7 +215,7 @@ def test_xtreme_score_rejects_tables_without_required_columns():
 def test_saturating_fit_and_threshold_recover_a_known_curve():
     import numpy as np
 
-    from xltlib.analysis import fit_saturating, spearman_ci, threshold_k
+    from xltlib.report.analysis import fit_saturating, spearman_ci, threshold_k
 
     k = np.array([0, 1, 2, 4, 8, 16])
     y = 70 - 20 * np.exp(-0.5 * k)
@@ -230,7 +230,7 @@ def test_saturating_fit_and_threshold_recover_a_known_curve():
 def test_saturation_threshold_comes_with_a_seed_resampled_interval():
     import numpy as np
 
-    from xltlib.analysis import saturation
+    from xltlib.report.analysis import saturation
 
     rng = np.random.default_rng(0)
     points = pd.DataFrame([{"seed": s, "k": k, "delta": 70 - 20 * np.exp(-0.5 * k) + rng.normal(0, 0.3)}
@@ -248,7 +248,7 @@ def test_saturation_threshold_comes_with_a_seed_resampled_interval():
 
 
 def test_paired_deltas_pair_within_a_model_and_language_mean_skips_english():
-    from xltlib.analysis import language_mean, paired_deltas
+    from xltlib.report.analysis import language_mean, paired_deltas
 
     scores = pd.DataFrame([{"model": m, "setup": s, "target": "xnli", "language": l, "seed": 0,
                             "score": {"small": 10, "base": 50}[m] + (5 if s == "mnli" else 0) + (100 if l == "en" else 0)}

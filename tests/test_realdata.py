@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from xltlib.data import BlankedLabelsError, MalformedRowWarning, load_examples
 from xltlib.data.local import LocalData
-from xltlib.evaluation import score
-from xltlib.features import IGNORE, featurize
-from xltlib.formats.span_qa import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, QA_STRIDE, answers, max_context
-from xltlib.formats.tagging import words
-from xltlib.phases import dev_task, training_chain
-from xltlib.profiles import make_profile
+from xltlib.engine.evaluation import score
+from xltlib.engine.features import IGNORE, featurize
+from xltlib.engine.formats.span_qa import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, QA_STRIDE, answers, max_context
+from xltlib.engine.formats.tagging import words
+from xltlib.engine.phases import dev_task, training_chain
+from xltlib.experiment.profiles import make_profile
 from xltlib.rehearsal import SAMPLE
-from xltlib.tasks import get_task
+from xltlib.spec.tasks import get_task
 
 
 
@@ -27,7 +26,7 @@ from xltlib.tasks import get_task
 def tokenizer(tmp_path_factory):
     from transformers import XLMRobertaTokenizer
 
-    from xltlib.tokenizer import real_tokenizer_dir
+    from xltlib.data.tokenizer import real_tokenizer_dir
 
     tok = XLMRobertaTokenizer.from_pretrained(str(real_tokenizer_dir(tmp_path_factory.mktemp("xlmr"))))
     assert len(tok) == 250002 and tok("Hello world")["input_ids"] == [0, 35378, 8999, 2]
@@ -210,7 +209,7 @@ def test_the_window_with_the_most_context_decides(tokenizer):
 
 
 def test_words_with_no_sub_token_are_read_as_unk_and_scored(tokenizer):
-    from xltlib.examples import TaggingExample
+    from xltlib.spec.examples import TaggingExample
 
     spec = get_task("udpos")
     e = TaggingExample("1", ("Hello", "\u200e", "world", "\ufffd"), ("INTJ", "PUNCT", "NOUN", "SYM"))
@@ -242,7 +241,7 @@ def test_tydiqa_trains_for_a_fixed_budget_and_xcopa_on_siqa_then_copa():
 def test_lora_base_weights_load_in_bf16_where_training_is_bf16(tmp_path, monkeypatch):
     from transformers import AutoModel, XLMRobertaXLConfig
 
-    from xltlib.model import TransferModel
+    from xltlib.engine.model import TransferModel
 
     config = XLMRobertaXLConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32)

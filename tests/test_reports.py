@@ -9,7 +9,7 @@ import pytest
 
 from xltlib.cli import main
 from xltlib.errors import ConfigError
-from xltlib.reports import build_reports, notebooks, parse_params
+from xltlib.report.reports import build_reports, notebooks, parse_params
 
 
 def test_parameters_are_read_as_yaml_and_bad_ones_are_named():
@@ -64,7 +64,7 @@ def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr
 def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes(tmp_path):
     import time
 
-    from xltlib.runner import Progress
+    from xltlib.experiment.runner import Progress
 
     stream = io.StringIO()
     with Progress("s", 4, stream, every=0.2) as progress:
@@ -83,7 +83,7 @@ def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes
 def test_environ_sets_and_unsets_for_the_block_and_restores_even_on_error(monkeypatch):
     import os
 
-    from xltlib.reports import environ
+    from xltlib.report.reports import environ
 
     monkeypatch.setenv("XLT_TEST_KEPT", "before")
     monkeypatch.delenv("XLT_TEST_NEW", raising=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xltlib import similarity
 from xltlib.data import load_examples
-from xltlib.tasks import get_task
+from xltlib.report import similarity
+from xltlib.spec.tasks import get_task
 from xltlib.toy.data import ToyWorld, toy_spec
 
 WORLD = ToyWorld.smoke()

@@ -1,13 +1,13 @@
-"""The notebooks' experiments (xltlib/studies.py): every notebook's default study per profile is valid, the
+"""The notebooks' experiments (xltlib/experiment/studies.py): every notebook's default study per profile is valid, the
 notebooks declare the parameters their defaults have, and ``xlt plan --notebook`` plans them."""
 import json
 
 import pytest
 
 from xltlib.errors import ConfigError
-from xltlib.reports import notebook_parameters, notebooks
-from xltlib.studies import DEFAULTS, build
-from xltlib.study import study_from_dict
+from xltlib.experiment.studies import DEFAULTS, build
+from xltlib.experiment.study import study_from_dict
+from xltlib.report.reports import notebook_parameters, notebooks
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
@@ -64,7 +64,7 @@ def test_the_committed_toy_reports_come_from_the_toy_defaults_as_they_are_now(na
     until the reports are rendered again with `make reports`)."""
     import pandas as pd
 
-    from xltlib.reports import ROOT
+    from xltlib.report.reports import ROOT
 
     table = pd.read_csv(ROOT / "reports" / "toy" / f"{name}.csv")
     wanted = {r.id for s in build(name, "toy").studies for r in study_from_dict(s, name).runs()}

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from xltlib.errors import ConfigError
-from xltlib.results import load_results
-from xltlib.runner import execute_group, run_study
-from xltlib.study import load_study, study_from_dict
+from xltlib.experiment.results import load_results
+from xltlib.experiment.runner import execute_group, run_study
+from xltlib.experiment.study import load_study, study_from_dict
 
 SMALL = {  # the shape of examples/toy_small.yaml, on the smoke profile
     "name": "small", "profile": "smoke", "seeds": [0, 1], "targets": ["udpos", "xnli"], "languages": ["en", "nh"],
@@ -77,11 +77,11 @@ def test_runs_are_keyed_by_what_determines_them():
 
 
 def test_an_engine_revision_makes_every_run_new(monkeypatch):
-    import xltlib.study
+    import xltlib.experiment.study
 
     study = study_from_dict(SMALL)
     before = {(r.id, r.phase1_key) for r in study.runs()}
-    monkeypatch.setattr(xltlib.study, "ENGINE", "0.2.0+r999")
+    monkeypatch.setattr(xltlib.experiment.study, "ENGINE", "0.2.0+r999")
     after = {(r.id, r.phase1_key) for r in study_from_dict(SMALL).runs()}
     assert not {i for i, _ in before} & {i for i, _ in after}
     assert not {k for _, k in before if k} & {k for _, k in after if k}
@@ -178,7 +178,7 @@ def test_two_process_cpu_ddp_run(tmp_path):
 
 
 def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypatch):
-    import xltlib.runner as runner
+    import xltlib.experiment.runner as runner
 
     calls = []
     real = runner.fine_tune_chain
@@ -201,8 +201,8 @@ def test_divergence_guard_retries_with_new_seed_and_lower_lr(tmp_path, monkeypat
 def test_collapse_to_one_class_is_detected(tmp_path):
     import torch
 
-    from xltlib.model import TransferModel
-    from xltlib.runner import collapsed, loader, load_tokenizer
+    from xltlib.engine.model import TransferModel
+    from xltlib.experiment.runner import collapsed, loader, load_tokenizer
     from xltlib.toy.data import toy_spec
 
     study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
@@ -220,7 +220,7 @@ def test_collapse_to_one_class_is_detected(tmp_path):
 
 
 def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
-    from xltlib.model import TransferModel
+    from xltlib.engine.model import TransferModel
 
     study = study_from_dict({"name": "l", "profile": "smoke", "targets": ["udpos"], "languages": ["en"], "lora": 4,
                              "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.2})
@@ -257,7 +257,7 @@ def test_the_same_experiment_is_the_same_run_however_it_is_written():
 
 
 def test_translated_subsamples_draw_different_examples_per_language():
-    from xltlib.runner import training_data
+    from xltlib.experiment.runner import training_data
 
     study = study_from_dict({**SMALL, "intermediate": [{"name": "x", "tasks": ["sst2"], "languages": ["en", "nh"],
                                                         "size": 0.25}]})
@@ -284,7 +284,7 @@ def test_parallel_workers_give_the_same_results_as_one_process(tmp_path):
 
 
 def test_notebook_helpers_label_shared_runs_by_this_study(tmp_path):
-    from xltlib import notebook
+    from xltlib.report import notebook
 
     first = {"name": "a", "profile": "smoke", "targets": ["tatoeba"], "languages": ["nh"], "seeds": [0],
              "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.3}
@@ -301,7 +301,7 @@ def test_notebook_helpers_label_shared_runs_by_this_study(tmp_path):
 
 
 def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_path, monkeypatch):
-    from xltlib import notebook
+    from xltlib.report import notebook
 
     seen = {}
 

@@ -7,9 +7,9 @@ import pytest
 
 from xltlib.data import load_examples
 from xltlib.errors import ConfigError
-from xltlib.examples import EXAMPLE_TYPES, SpanQAExample
-from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
+from xltlib.spec.examples import EXAMPLE_TYPES, SpanQAExample
 from xltlib.toy import world as W
+from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
 from xltlib.toy.language import LANGUAGES
 
 SMOKE = ToyWorld.smoke()

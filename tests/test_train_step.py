@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from benchmarks.realdata import features, tokenizer_for
-from xltlib.features import batches, collate, padded_width
-from xltlib.model import TransferModel
-from xltlib.train import Trainer, TrainConfig
+from xltlib.engine.features import batches, collate, padded_width
+from xltlib.engine.model import TransferModel
+from xltlib.engine.train import Trainer, TrainConfig
 
 TOLERANCE = 1e-5
 VOCAB = 1000
@@ -101,10 +101,10 @@ def test_the_comparison_sees_a_change_of_math(tokenizer):
 def test_fine_tune_and_phase_1_pad_to_the_configured_multiple(tokenizer, monkeypatch):
     """What ``xlt run`` calls: ``fine_tune`` and ``train_multitask`` collate with ``cfg.pad_multiple``, and
     train as they do without it."""
-    import xltlib.multitask
-    import xltlib.train
-    from xltlib.multitask import train_multitask
-    from xltlib.train import fine_tune
+    import xltlib.engine.multitask
+    import xltlib.engine.train
+    from xltlib.engine.multitask import train_multitask
+    from xltlib.engine.train import fine_tune
 
     widths = []
 
@@ -115,8 +115,8 @@ def test_fine_tune_and_phase_1_pad_to_the_configured_multiple(tokenizer, monkeyp
             return batch
         return wrapped
 
-    monkeypatch.setattr(xltlib.train, "collate", recording(collate))
-    monkeypatch.setattr(xltlib.multitask, "collate", recording(collate))
+    monkeypatch.setattr(xltlib.engine.train, "collate", recording(collate))
+    monkeypatch.setattr(xltlib.engine.multitask, "collate", recording(collate))
     xnli, udpos = features("xnli", 160, tokenizer), features("udpos", 160, tokenizer)
     runs = {}
     for multiple in (None, 32):

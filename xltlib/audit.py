@@ -15,7 +15,7 @@ task it is read from (XNLI's under ``mnli``), once.
 
 ``ceiling`` (with a tokenizer) is the score of an oracle that is right wherever the engine's inputs let it
 be, through the engine's own path: ``featurize`` (tokenization, truncation, QA windows), the decoding
-``predict`` uses and ``score`` (each format's ``oracle``, ``xltlib.formats``). QA adds ``windowed_pct``
+``predict`` uses and ``score`` (each format's ``oracle``, ``xltlib.engine.formats``). QA adds ``windowed_pct``
 (questions split into several windows) and ``answer_lost_pct`` (answers in no window); every other format ``truncated_pct``
 (inputs, choices or sentences cut at ``spec.max_length``).
 """
@@ -26,12 +26,12 @@ from collections import Counter
 
 from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, read_spec
 from xltlib.data.local import LocalData
+from xltlib.engine.features import featurize
+from xltlib.engine.formats import format_of
+from xltlib.engine.formats.base import percent
 from xltlib.errors import ConfigError, NoSourceError, XltError
-from xltlib.features import featurize
-from xltlib.formats import format_of
-from xltlib.formats.base import percent
-from xltlib.profiles import data_source
-from xltlib.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.experiment.profiles import data_source
+from xltlib.spec.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.toy.data import ToyWorld, toy_spec
 
 UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation

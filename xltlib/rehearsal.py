@@ -8,7 +8,7 @@ with ``profile = "xtreme"`` and their ``xtreme`` defaults, on the ``xtreme`` pro
 three things swapped and nothing else:
 
 1. data: a local Hub mirror (``XLT_HUB_MIRROR``, offline) whose repos have the Hub's exact layouts
-   (``xltlib.mirror``), filled from a sample of XTREME's download folder (``xltlib/assets/xtreme``: real text,
+   (``xltlib.data.mirror``), filled from a sample of XTREME's download folder (``xltlib/assets/xtreme``: real text,
    real labels) where it holds the task and language, and from small generated rows in the same schemas
    elsewhere; CCGbank (licensed) is a generated ``local_data`` directory;
 2. the models: ``FacebookAI/xlm-roberta-{base,large}`` and ``facebook/xlm-roberta-{xl,xxl}`` in the mirror
@@ -29,17 +29,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from xltlib.data.local import LocalData
+from xltlib.data.mirror import build_mirror
+from xltlib.data.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
+from xltlib.engine.formats import format_of
 from xltlib.errors import XltError
-from xltlib.formats import format_of
+from xltlib.experiment.results import load_results
+from xltlib.experiment.runner import run_study
+from xltlib.experiment.studies import DEFAULTS
+from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
-from xltlib.mirror import build_mirror
-from xltlib.reports import build_reports, environ
-from xltlib.results import load_results
-from xltlib.runner import run_study
-from xltlib.studies import DEFAULTS
-from xltlib.study import study_from_dict
-from xltlib.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
-from xltlib.tokenizer import REAL_MODEL_XZ as TOKENIZER, real_tokenizer_dir
+from xltlib.report.reports import build_reports, environ
+from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).resolve().parent / "assets" / "xtreme"  # package data (xltlib/assets/README.md)
@@ -214,7 +214,7 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         table = table[table["run_id"].isin({r.id for r in study.runs()})]
         table.to_csv(out / "xstilts_results.csv", index=False)
         timings["study"] = round(time.time() - t, 1)
-        names = list(DEFAULTS)  # every research notebook (xltlib.studies)
+        names = list(DEFAULTS)  # every research notebook (xltlib.experiment.studies)
         t = time.time()
         pages = []
         for name in names:  # one call per notebook: its own reduced parameters in quick mode

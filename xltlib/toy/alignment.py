@@ -24,12 +24,12 @@ import time
 
 import torch
 
-from xltlib.evaluation import embed
-from xltlib.features import featurize
-from xltlib.model import TransferModel
-from xltlib.multitask import train_multitask
-from xltlib.profiles import toy_train_config
-from xltlib.runner import load_tokenizer
+from xltlib.engine.evaluation import embed
+from xltlib.engine.features import featurize
+from xltlib.engine.model import TransferModel
+from xltlib.engine.multitask import train_multitask
+from xltlib.experiment.profiles import toy_train_config
+from xltlib.experiment.runner import load_tokenizer
 from xltlib.toy.data import ToyWorld, toy_spec
 from xltlib.toy.language import HIGH, LANGUAGES
 from xltlib.toy.pretrain import SIZES, toy_model

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from xltlib.evaluation import evaluate
-from xltlib.formats import format_of
-from xltlib.model import TransferModel
-from xltlib.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
-from xltlib.profiles import toy_train_config
-from xltlib.tasks import Format
+from xltlib.engine.evaluation import evaluate
+from xltlib.engine.formats import format_of
+from xltlib.engine.model import TransferModel
+from xltlib.engine.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
+from xltlib.experiment.profiles import toy_train_config
+from xltlib.spec.tasks import Format
 from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
 from xltlib.toy.pretrain import toy_model
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from xltlib.errors import ConfigError
-from xltlib.locking import file_lock, sha256
+from xltlib.locking import cache_root, file_lock, sha256
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, Token
 from xltlib.toy.tasks import _contradict, _entail, _neutral, text_of
@@ -74,10 +74,6 @@ THREADS = 2
 SHIPPED = Path(__file__).resolve().parent.parent / "assets" / "toy"
 # the files a rebuild must reproduce byte for byte (xlt_toy.json also holds the build's wall time)
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("XLT_CACHE", Path.home() / ".cache" / "xltlib"))
 
 
 def model_key(size: str, seed: int = 0, languages: dict = LANGUAGES) -> str:
@@ -274,7 +270,7 @@ def _pretrain(size_name: str, out: Path, seed: int, progress: bool, languages: d
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=size.lr, betas=(0.9, 0.98), eps=1e-6)
-    from xltlib.train import linear_schedule, optimizer_step
+    from xltlib.engine.train import linear_schedule, optimizer_step
 
     sched = linear_schedule(opt, size.steps, 0.05)
     documents = corpus(random.Random(seed + 1), languages=languages)

@@ -10,14 +10,14 @@ import dataclasses
 import hashlib
 import random
 
-from xltlib.examples import (
+from xltlib.spec.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
     SpanQAExample,
     TaggingExample,
 )
-from xltlib.tasks import NLI_LABELS
+from xltlib.spec.tasks import NLI_LABELS
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
 

@@ -1,0 +1,468 @@
+"""Executing Runs: phase 1 (cached by hash, shared by every target), phase 2 (shared by every target with
+the same training data), phase 3, results.
+
+    $ xlt run examples/toy_small.yaml --out runs/toy_small      # runs or resumes
+    $ xlt results runs/toy_small > table.csv
+
+A run's rows are written atomically when it finishes, and a phase-1 encoder when it is complete, so an
+interrupted study (Ctrl-C, kill -9) loses at most the runs in progress and resumes where it stopped. A
+process claims a run (a lock file) before computing it, so two ``xlt run`` on the same ``--out`` never
+compute one run twice. Before anything trains, every split the study reads is loaded once (the profile's
+``preflight``): a missing or unusable file fails the study at once, by name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import random
+import shutil
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from xltlib import distributed
+from xltlib.engine.evaluation import predict
+from xltlib.engine.features import featurize
+from xltlib.engine.formats import format_of
+from xltlib.engine.model import TransferModel
+from xltlib.engine.phases import dev_task, fine_tune_chain, intermediate_training, phase1_groups, zero_shot
+from xltlib.errors import ConfigError
+from xltlib.experiment.results import is_done, write_rows
+from xltlib.experiment.study import Run, Setup, Study, _spec_digest
+from xltlib.hfhub import quiet
+from xltlib.locking import file_lock
+from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.version import ENGINE
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=8)
+def load_tokenizer(path: str):
+    """The tokenizer of a model (directory or Hub id), loaded once per process."""
+    from xltlib.data import tokenizer
+
+    return tokenizer.load_tokenizer(path)
+
+
+def cut_size(n: int, size: float | None, cap: int | None = None) -> int:
+    """How many of a training set's ``n`` examples a ``size`` (a fraction up to 1 or a count) and then a
+    ``cap`` keep."""
+    if size is not None:
+        n = min(n, max(1, round(size * n) if size <= 1 else int(size)))
+    return n if cap is None else min(n, cap)
+
+
+def subsample_size(n: int, setup: Setup) -> int:
+    """How many of a training set's ``n`` examples a setup uses (its ``size``, then its ``cap``)."""
+    return cut_size(n, setup.size, setup.cap)
+
+
+def _subsample(examples: list, size: float | None, seed: int, lang: str = "en", cap: int | None = None) -> list:
+    n = cut_size(len(examples), size, cap)
+    if n == len(examples):
+        return examples
+    return random.Random(f"{seed}:{lang}").sample(examples, n)  # each language its own draw
+
+
+def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[TaskSpec, list]:
+    """The spec (labels from the data where the task's tag set is open: CCG) and the (capped, subsampled)
+    training examples of an intermediate task, in every language of the setup."""
+    spec, examples = None, []
+    for lang in study.task_languages(setup, task):
+        data = study.backend.load(task, lang, "train")
+        spec = spec or data.task
+        examples += _subsample(data.examples, setup.size, seed, lang, setup.cap)
+    return spec, examples
+
+
+# ------------------------------------------------------------------------------------- phase 1
+def _load_encoder(study: Study, path: str, seed: int = 0) -> TransferModel:
+    """The encoder at ``path``: the study's base model (random weights drawn with ``seed`` where the study
+    asks for them) or a phase-1 checkpoint; its word embeddings frozen where the study says so."""
+    random_init = study.random_weights and path == study.backend.base_model()
+    model = TransferModel.from_pretrained(path, pooling=study.head_pooling, lora=study.lora, random_init=random_init,
+                                          seed=seed)
+    if study.freeze_embeddings:
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    return model.to(distributed.device())
+
+
+def phase1(run: Run, out: Path, progress: bool = False) -> str:
+    """The encoder after intermediate training (a directory), built once per setup and seed."""
+    study, setup = run.study, run.setup
+    if run.phase1_key is None:
+        return study.backend.base_model()
+    final = out / "checkpoints" / run.phase1_key
+    with file_lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
+        if (final / "xlt_phase1.json").exists():
+            return str(final)
+        start = time.time()
+        gpu = distributed.device().type == "cuda"
+        if gpu:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        base = study.backend.base_model()
+        model = _load_encoder(study, base, run.phase1_seed)
+        tokenizer = load_tokenizer(base)
+        feats = {}
+        for task in setup.tasks:
+            spec, examples = training_data(study, task, setup, run.phase1_seed)
+            model.add_head(spec, seed=run.phase1_seed)
+            feats[task] = featurize(spec, examples, tokenizer)
+        history = intermediate_training(
+            model, feats, phase1_groups(setup.mode, setup.tasks), tokenizer,
+            lambda task: study.train_config(feats[task].spec, run.phase1_seed, setup.epochs),
+            setup.sampler, setup.temperature, progress)
+        if distributed.is_main():
+            tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            with quiet():
+                model.save_encoder(tmp)
+            tokenizer.save_pretrained(tmp)
+            meta = {"setup": dataclasses.asdict(setup), "seed": run.phase1_seed, "history": history, "engine": ENGINE,
+                    "examples": {t: len(f.examples) for t, f in feats.items()}, "seconds": round(time.time() - start, 1),
+                    "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if gpu else None}
+            (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        distributed.barrier()
+    return str(final)
+
+
+# ------------------------------------------------------------------------------------- phases 2, 3
+def loader(study: Study, seed: int = 0):
+    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's); English training sets
+    cut to the study's ``target_size`` (the same examples for every setup of a seed: paired comparisons),
+    dev and test sets of tasks other than retrieval to their first ``eval_size`` examples (parallel sets keep
+    the same items in every language)."""
+    def load(task: str, lang: str, split: str):
+        data = study.backend.load(task, lang, split)
+        if split == "train" and study.target_size_of(task) is not None:
+            return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size_of(task), seed, lang))
+        if split != "train" and study.eval_size is not None and data.task.format is not Format.RETRIEVAL:
+            return dataclasses.replace(data, examples=data.examples[:study.eval_size])
+        return data
+
+    return load
+
+
+MAX_ATTEMPTS = 3
+
+
+def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokenizer, load, seed: int):
+    """Phase 2 with the divergence guard. XLM-R fine-tuning can diverge (non-finite loss) or collapse to
+    one class; either is reported and the run restarts from the phase-1 encoder with another seed and half
+    the learning rate, up to ``MAX_ATTEMPTS`` times. After the last attempt its result is kept (and the
+    number of retries recorded in the results), so that one unstable run does not stop a sweep."""
+    for attempt in range(MAX_ATTEMPTS):
+        s = seed + 1000 * attempt
+        model = _load_encoder(study, encoder, s)
+
+        def cfg_for(spec: TaskSpec):
+            cfg = study.train_config(spec, s)
+            return dataclasses.replace(cfg, lr=cfg.lr * 0.5 ** attempt,
+                                       head_lr=None if cfg.head_lr is None else cfg.head_lr * 0.5 ** attempt)
+
+        try:
+            history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s)
+        except FloatingPointError as exc:
+            log.warning("%s: %s; retrying with seed %d, lr halved", chain[-1].name, exc, s + 1000)
+            continue
+        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, chain[-1], tokenizer, load):
+            log.warning("%s: predictions on English dev collapsed to one class; retrying with seed %d, lr halved",
+                        chain[-1].name, s + 1000)
+            continue
+        return model, history, attempt
+    raise FloatingPointError(f"{chain[-1].name}: training diverged in all {MAX_ATTEMPTS} attempts")
+
+
+def collapsed(model, spec: TaskSpec, tokenizer, load) -> bool:
+    """Classification / choice models that predict the same class for every English dev example."""
+    name = dev_task(spec)
+    if not format_of(spec).picks_one or name is None:
+        return False
+    dev = load(name, "en", "dev").examples
+    preds = predict(model, spec.name, featurize(spec, dev, tokenizer), tokenizer.pad_token_id)
+    return len(dev) >= 20 and len(set(preds)) == 1
+
+
+def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retries: int, wall: float) -> list[dict]:
+    study, setup, spec = run.study, run.setup, run.spec
+    backend = study.backend
+    base = {"run_id": run.id, "phase1_key": run.phase1_key or "none", "setup": setup.name,
+            "intermediate": setup.label, "mode": setup.mode if len(setup.tasks) > 1 else "",
+            "size": setup.size, "cap": setup.cap, "intermediate_languages": "+".join(setup.languages),
+            "target": run.target, "seed": run.seed, "model": study.model_name, "lora": study.lora,
+            "profile": study.profile, "train_scale": study.train_scale,
+            "world": ", ".join(f"{k}={v}" for k, v in study.world), "engine": ENGINE, "wall_time": wall,
+            "retries": retries}
+    rows = []
+    for lang, scores in per_lang.items():
+        source, comparable, note = backend.provenance(spec, lang, run.eval_split)
+        rows += [{**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": metric,
+                  "value": float(value), "data": source, "comparable": comparable, "note": note}
+                 for metric, value in scores.items()]
+    for lang, reason in missing.items():
+        rows.append({**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": "missing",
+                     "value": float("nan"), "data": "", "comparable": False, "note": reason})
+    for metric, value in (dev_scores or {}).items():
+        chain_last = run.chain()[-1].name
+        rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": metric,
+                     "value": float(value), "data": backend.source_of(chain_last, "en", "dev"),
+                     "comparable": False, "note": f"{chain_last} English dev, best checkpoint"})
+    return rows
+
+
+def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait: bool = True) -> list:
+    """Runs that share their phase-2 fine-tuning (the same phase-1 encoder, training data and seed): one
+    fine-tuning, then each target scored and written. Each run is claimed first; one that another process
+    holds is waited for (``wait``) or left out (None in the returned list); a finished one returns []."""
+    out = Path(out)
+    results: list = [None] * len(runs)
+    with _claims(runs, out, wait) as claimed:
+        todo = [i for i, ok in enumerate(claimed) if ok]
+        for i in list(todo):
+            if is_done(out, runs[i].id):
+                results[i] = []
+                todo.remove(i)
+        if not todo:
+            return results
+        first = runs[todo[0]]
+        study = first.study
+        start = time.time()
+        encoder = phase1(first, out, progress)
+        tokenizer = load_tokenizer(encoder)
+        load = loader(study, first.seed)
+        chain = first.chain()
+        history, retries = {}, 0
+        if chain:
+            model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed)
+            head = chain[-1].name
+        else:
+            model, head = _load_encoder(study, encoder, first.seed), None
+        trained = time.time() - start
+        scored: dict = {}  # runs of a group that score one spec in the same languages read the same numbers
+        for i in todo:
+            run, t0 = runs[i], time.time()
+            key = scoring_key(run)
+            if key not in scored:
+                missing: dict[str, str] = {}
+                per_lang = zero_shot(model, run.spec, tokenizer, run.languages(), load, head=head,
+                                     on_missing=lambda lang, exc: missing.__setitem__(lang, str(exc)),
+                                     split=run.eval_split)
+                scored[key] = per_lang, missing, round(time.time() - t0, 1)
+            per_lang, missing, seconds = scored[key]
+            wall = round(trained + seconds, 1)
+            rows = _rows(run, per_lang, missing, history.get("best_scores"), retries, wall)
+            if distributed.is_main():
+                write_rows(out, run.id, rows)
+            results[i] = rows
+        distributed.barrier()
+    return results
+
+
+@contextmanager
+def _claims(runs: list[Run], out: Path, wait: bool):
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield [stack.enter_context(file_lock(out / "results" / f"{r.id}.lock", wait)) for r in runs]
+
+
+def groups(runs: list[Run]) -> list[list[Run]]:
+    """Runs grouped by the model they score: their phase-2 fine-tuning, or for runs scored straight from
+    an encoder (retrieval) that encoder, whatever their seed (with a shared ``phase1_seed``, every seed's
+    baseline and phase-1 encoder is the same one: scored once), in order."""
+    by_key: dict = defaultdict(list)
+    for run in runs:
+        by_key[_model_key(run)].append(run)
+    return list(by_key.values())
+
+
+def _model_key(run: Run) -> str:
+    """The model a run scores: its phase-2 fine-tuning, else (retrieval) its encoder."""
+    if run.phase2_key:
+        return run.phase2_key
+    random_base = run.study.random_weights and run.phase1_key is None  # drawn with the run's seed
+    return f"encoder-{run.phase1_key}-{run.seed if random_base else ''}"
+
+
+def scoring_key(run: Run) -> tuple:
+    """Runs with one scoring key read the same numbers: the same model (``groups``), spec, languages and
+    split; each group scores a key once."""
+    return _model_key(run), _spec_digest(run.spec), run.languages(), run.eval_split
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _duration(seconds: float) -> str:
+    """"45 s", "3 min 05 s", "2 h 04 min"."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    return f"{s // 60} min {s % 60:02d} s" if s < 3600 else f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class Progress:
+    """A study's progress as lines a log can read, written to ``report`` (a stream, or a file path the lines
+    are appended to; None: no lines): one each time runs finish, and one a minute (``every`` seconds) while
+    none does, each with the runs done of those to compute, the time elapsed and an estimate of the time
+    left. ``bar``: a tqdm bar as well (the lines are written above it)."""
+
+    def __init__(self, label: str, total: int, report=None, bar: bool = False, every: float = 60.0):
+        import threading
+
+        from tqdm import tqdm
+
+        self.label, self.total, self.report, self.every = label, total, report, every
+        self.done, self.start = 0, time.time()
+        self.last = self.start
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.bar = tqdm(total=total, desc="runs", disable=not bar)
+        self.ticker = threading.Thread(target=self._tick, daemon=True) if report is not None else None
+        if self.ticker:
+            self.ticker.start()
+
+    def line(self) -> str:
+        elapsed = time.time() - self.start
+        text = f"{self.label}: {self.done}/{self.total} runs done, {_duration(elapsed)} elapsed"
+        if self.done == self.total:
+            return text
+        if not self.done:
+            return f"{text}, time left known once a run finishes"
+        return f"{text}, about {_duration(elapsed / self.done * (self.total - self.done))} left"
+
+    def _write(self) -> None:
+        self.last = time.time()
+        if self.report is None:
+            return
+        if isinstance(self.report, (str, os.PathLike)):
+            with open(self.report, "a", encoding="utf-8") as f:
+                f.write(self.line() + "\n")
+        else:
+            self.bar.write(self.line(), file=self.report)
+            self.report.flush()
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(min(self.every, 5.0)):
+            with self.lock:
+                if time.time() - self.last >= self.every:
+                    self._write()
+
+    def update(self, n: int) -> None:
+        """``n`` more runs finished."""
+        with self.lock:
+            self.done += n
+            self.bar.update(n)
+            self._write()
+
+    def __enter__(self) -> "Progress":
+        with self.lock:
+            self._write()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        if self.ticker:
+            self.ticker.join()
+        self.bar.close()
+
+
+def _run_pool(todo: list[list[Run]], out: Path, workers: int, progress: Progress) -> None:
+    """Groups of runs in ``workers`` processes of ``cores // workers`` threads each. The tiny toy models
+    do not get faster with more threads (measured: one run, 1 vs 2 threads, the same time), so on CPU
+    several runs at once are the way to use the cores. Phase-1 encoders are still built once (file lock)."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        futures = [pool.submit(execute_group, group, out) for group in todo]
+
+        def finished(future, n):
+            if not future.cancelled() and future.exception() is None:
+                progress.update(n)
+
+        for f, group in zip(futures, todo):
+            f.add_done_callback(lambda f, n=len(group): finished(f, n))
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        for f in done:
+            f.result()  # re-raises a failed run's error (finished runs are saved: a re-run resumes)
+
+
+def _run_local(todo: list[list[Run]], out: Path, progress: Progress) -> None:
+    """One group after another; a group another process holds goes to the back of the queue, and is
+    waited for only when nothing else is left."""
+    from collections import deque
+
+    queue = deque(todo)
+    while queue:
+        group = queue.popleft()
+        results = execute_group(group, out, wait=not queue)
+        left = [r for r, res in zip(group, results) if res is None]
+        progress.update(len(group) - len(left))
+        if left:
+            queue.append(left)
+
+
+def _writable(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".xlt-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} is not writable ({exc.strerror or exc})") from None
+
+
+def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
+              slurm: dict | None = None, workers: int = 1, report=None) -> dict:
+    """Run every unfinished Run of ``study`` into ``out``; returns counts (done before, run now).
+
+    ``workers`` > 1 (local executor): that many groups of runs at once, in separate processes. ``progress``:
+    a tqdm bar; ``report``: where progress lines go (a stream or a file path, ``Progress``; None: none)."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
+    if executor not in ("local", "slurm", "submitit-local"):
+        raise ConfigError(f"executor {executor!r} is not one of local, slurm, submitit-local")
+    out = Path(out)
+    _writable(out, "--out")
+    runs = study.runs()
+    todo = [r for r in runs if not is_done(out, r.id)]
+    if not todo:
+        return {"runs": len(runs), "already_done": len(runs), "ran": 0}
+    study.backend.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
+    study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}),
+                            {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()})
+    (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
+    todo_groups = groups(todo)
+    with Progress(study.name, len(todo), report, progress) as bar:
+        if executor == "local" and workers > 1 and len(todo_groups) > 1:
+            study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
+            _run_pool(todo_groups, out, min(workers, len(todo_groups)), bar)
+        elif executor == "local":
+            _run_local(todo_groups, out, bar)
+        else:
+            import submitit
+
+            folder = out / "submitit"
+            ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
+            ex.update_parameters(**(slurm or {}))
+            jobs = ex.map_array(execute_group, todo_groups, [out] * len(todo_groups))
+            for job, group in zip(jobs, todo_groups):
+                job.result()  # re-raises a failed run's error
+                bar.update(len(group))
+    return {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": len(todo)}

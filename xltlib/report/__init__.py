@@ -1,0 +1,2 @@
+"""Reports: the notebooks' helpers (``notebook``, ``analysis``, ``similarity``), the paper's claims
+(``claims``) and ``xlt reports`` (``reports``)."""

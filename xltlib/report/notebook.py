@@ -1,0 +1,174 @@
+"""Helpers the research notebooks share, so that the notebooks stay thin.
+
+    profile, runs_dir, out, e = start("02_intermediate_data_size", profile, runs_dir, out_dir, seeds=seeds)
+    table = run(e.study, runs_dir)           # runs (or loads cached) the study; its tidy results
+    banner(profile)                          # what the numbers are about, as Markdown
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from xltlib.experiment.profiles import make_profile
+from xltlib.experiment.results import load_results
+from xltlib.experiment.runner import run_study, subsample_size
+from xltlib.hfhub import load_pretrained
+from xltlib.report.analysis import data_notes as notes_of
+from xltlib.spec.models import model_size
+from xltlib.experiment.studies import build, fill, read_study_file as study_file, train_languages  # noqa: F401 (notebooks')
+from xltlib.experiment.study import study_from_dict
+
+# nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
+# passes its --profile explicitly and runs the notebooks without it
+PROFILE_ENV = "XLT_NOTEBOOK_PROFILE"
+# a file the notebooks' studies append their progress lines to (`xlt reports` sets it and copies the lines to
+# its stderr: a kernel's own stderr would end up in the executed notebook)
+PROGRESS_ENV = "XLT_PROGRESS"
+
+
+def profile_override(profile: str) -> str:
+    return os.environ.get(PROFILE_ENV, profile)
+
+
+def setup(profile: str, runs_dir: str | None, out_dir: str | None) -> tuple[str, str, Path]:
+    """The profile (CI may override it), the run cache and the output folder (created) of a notebook."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without widgets
+    profile = profile_override(profile)
+    out = Path(out_dir or f"../reports/{profile}")
+    out.mkdir(parents=True, exist_ok=True)
+    return profile, runs_dir or f"../reports/runs/{profile}", out
+
+
+def start(name: str, profile: str, runs_dir: str | None, out_dir: str | None, **params):
+    """A research notebook's opening: ``setup`` and then its experiment (``xltlib.experiment.studies.build``: the
+    parameters ``p``, the ``studies`` and ``study``). Returns ``(profile, runs_dir, out, experiment)``; the
+    profile is a ``study_file``'s where one is given."""
+    profile, runs_dir, out = setup(profile, runs_dir, out_dir)
+    experiment = build(name, profile, **params)
+    return experiment.profile, runs_dir, out, experiment
+
+
+def parameters(model_dir: str) -> int:
+    """The encoder's parameter count without its weights: from ``tables/models.tsv`` or the directory's
+    ``config.json`` (``xltlib.spec.models``: no Hub), else built from its config on the meta device."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    known = model_size(model_dir).parameters
+    if known is not None:
+        return known
+
+    config = load_pretrained(AutoConfig, model_dir)
+    with torch.device("meta"):
+        model = AutoModel.from_config(config, add_pooling_layer=False)
+    return sum(p.numel() for p in model.parameters())
+
+
+def banner(profile: str, world: dict | None = None, study: dict | None = None):
+    """What the profile's numbers are about (with a study's toy ``world`` changes, if any; given a
+    ``study``, its own profile, model and data)."""
+    from IPython.display import Markdown
+
+    if study is None:
+        return Markdown(make_profile(profile, world=world).banner)
+    s = _study(study)
+    text = s.backend.banner
+    if s.random_weights:
+        text += (" **Random weights**: the model's architecture and tokenizer with every weight drawn at random "
+                 "(a control for what pretraining adds).")
+    return Markdown(text)
+
+
+def _study(study: dict):
+    """A notebook's study dict, validated (every error names the field)."""
+    return study_from_dict(study, study.get("name", "notebook"))
+
+
+def workers(profile: str) -> int:
+    """Runs at once: ``$XLT_WORKERS``, else the profile's (toy: one per CPU core up to 4, its tiny models do
+    not use more than a core each; smoke: one, too small to gain; xtreme: one GPU)."""
+    if os.environ.get("XLT_WORKERS"):
+        return int(os.environ["XLT_WORKERS"])
+    return make_profile(profile).notebook_workers
+
+
+def run(study: dict, runs_dir: str) -> pd.DataFrame:
+    """Run every unfinished run of ``study`` into ``runs_dir`` and return this study's results.
+
+    ``XLT_EXECUTOR=slurm`` submits the runs as Slurm jobs (submitit) and waits for them, with the
+    executor parameters in ``XLT_SLURM`` as JSON (e.g. ``{"slurm_partition": "gpu", "gpus_per_node": 1,
+    "timeout_min": 720}``)."""
+    s = _study(study)
+    executor = os.environ.get("XLT_EXECUTOR", "local")
+    slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
+    run_study(s, runs_dir, progress=False, executor=executor, slurm=slurm,
+              workers=workers(s.profile) if executor == "local" else 1, report=os.environ.get(PROGRESS_ENV))
+    names = {r.id: r.setup.name for r in s.runs()}
+    table = load_results(runs_dir)
+    table = table[table["run_id"].isin(names)].reset_index(drop=True)
+    # a run shared with another study (same setup under another name) is labelled as this study names it
+    table["setup"] = table["run_id"].map(names)
+    return table
+
+
+def data_notes(table: pd.DataFrame):
+    """Markdown: the languages a study could not score and the scores that are not comparable with
+    published ones, each with its reason (nothing when there is nothing to say)."""
+    from IPython.display import Markdown
+
+    notes = notes_of(table)
+    if notes.empty:
+        return Markdown("Every language of every target was scored" + (
+            ", on the data published numbers use." if (table["comparable"] == True).all() else "."))  # noqa: E712
+    lines = []
+    for (kind, note), part in notes.groupby(["kind", "note"], sort=False):
+        where = ", ".join(f"{t}/{l}" for t, l in zip(part.target, part.language))
+        lines.append(f"- **{kind}** ({where}): {note}")
+    return Markdown("**Data notes**\n" + "\n".join(lines))
+
+
+def benchmark_of(study: dict) -> str:
+    """The benchmark whose score a study's targets make: XTREME unless the study names another."""
+    return _study(study).benchmark or "xtreme"
+
+
+def target_specs(study: dict):
+    """``task -> TaskSpec`` as the study's profile defines its targets (the toy analogs on the toy profile)."""
+    return _study(study).backend.target_spec
+
+
+def study_setups(study: dict) -> tuple:
+    """The study's intermediate setups, validated (``xltlib.experiment.study.Setup`` objects)."""
+    return _study(study).intermediate
+
+
+def model_dir(study: dict) -> str:
+    """The study's pretrained model: a toy model's cache directory (made on first use), an imported
+    model's directory or a Hub id."""
+    return _study(study).backend.base_model()
+
+
+def english_train(study, task: str) -> list:
+    """The English training examples of ``task`` (a target's: its training task's, e.g. MNLI for XNLI)."""
+    return study.backend.load(task, "en", "train").examples
+
+
+def training_sizes(study: dict) -> pd.DataFrame:
+    """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
+    s = _study(study)
+    return pd.DataFrame([{"setup": setup.name, "intermediate": setup.label,
+                          "examples": sum(subsample_size(len(s.backend.load(t, l, "train").examples), setup)
+                                          for t in setup.tasks for l in setup.languages)}
+                         for setup in s.intermediate])
+
+
+def plan(study: dict) -> pd.DataFrame:
+    """The runs a study will make (or reuse), one row each."""
+    s = _study(study)
+    return pd.DataFrame([{"setup": r.setup.name, "intermediate": r.setup.label,
+                          "target": r.target, "seed": r.seed, "run_id": r.id} for r in s.runs()])
