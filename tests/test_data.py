@@ -262,3 +262,38 @@ def test_two_local_clones_of_one_repo_are_never_served_each_others_rows(tmp_path
         data = load_examples("sst2", "en", "train")
         seen.append((len(data), data[0].text_a))
     assert seen == [(2, "a film"), (5, "b film")]
+
+
+def test_every_schema_reads_back_what_it_writes():
+    """A schema is one record (``xltlib.data.schemas.SCHEMAS``) whose reader and writer are inverses: rows
+    written (typed as the Hub types them) read back into valid examples, which write the same rows again and
+    read back the same (the fields a schema has no column for, e.g. HellaSwag's question, are not kept)."""
+    from xltlib.data.schemas import SCHEMAS, RowContext
+    from xltlib.engine.formats import format_of
+    from xltlib.spec.tasks import get_benchmark, get_task
+
+    def names(feature):
+        inner = getattr(feature, "feature", feature)
+        return inner.names if isinstance(inner, ClassLabel) else None
+
+    seen = set()
+    for spec in list_tasks() + [get_task(t, "xtreme-r") for t in get_benchmark("xtreme-r").tasks]:
+        for sources in spec.hub.values():
+            for src in sources:
+                schema = SCHEMAS[src.schema]
+                words = iter(range(10**6))
+                text = lambda k: " ".join(f"w{next(words)}" for _ in range(k)) + " ."  # noqa: E731
+                examples = [r for i in range(3) for r in format_of(spec).made_up(spec, "en", i, text)]
+                features = schema.features(spec, src)
+                ctx = RowContext(spec, "en", src.columns, {c: names(f) for c, f in features.items() if names(f)})
+
+                def read(rows):
+                    return [e for i, r in enumerate(rows) for e in schema.adapt(r, i, ctx)]
+
+                rows = schema.write(examples, spec, src, "en")
+                assert rows and all(set(r) == set(features) for r in rows), (spec.name, src.schema)
+                back = read(rows)
+                assert back and all(e.validate(spec) is None for e in back), (spec.name, src.schema)
+                assert schema.write(back, spec, src, "en") == rows, (spec.name, src.schema)
+                seen.add(src.schema)
+    assert seen == set(SCHEMAS)
