@@ -1,6 +1,8 @@
 """The ``xlt`` command line.
 
     xlt tasks [--benchmark xtreme|xtreme-r] [--format FORMAT] [--role target|intermediate|auxiliary] [--json]
+    xlt tasks NAME [--benchmark B] [--json]  everything about one task: spec, Hub sources and schemas, local
+                                             files, toy world, size and length rows
     xlt toy build [--size base] [--rebuild]  the toy XLM-R: shipped, cached or pretrained (--rebuild: check it)
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
     xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json] [--plot PNG]
@@ -26,7 +28,75 @@ from xltlib.errors import XltError
 from xltlib.spec.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
 
 
+def task_record(name: str, benchmark: str | None = None) -> dict:
+    """Everything xltlib knows about one task, from every place that holds some of it: its spec, where each
+    split is read on the Hub (and by which schema), the files of a local directory it reads, whether the
+    toy world generates it, and its rows in the size and length tables ``xlt plan`` counts with."""
+    from xltlib.data.local import OTHER_LAYOUT, TATOEBA_LASER, XTREME_LAYOUT
+    from xltlib.experiment.plan import table
+    from xltlib.spec.tasks import get_task
+    from xltlib.toy.data import TOY_TASKS
+
+    try:
+        spec = get_task(name, benchmark)
+    except KeyError as exc:
+        raise XltError(exc.args[0]) from None
+    def local(split):  # in the order the loader tries them (xltlib.data.local)
+        layouts = (TATOEBA_LASER if (spec.name, split) == ("tatoeba", "test") else ()) + \
+            (XTREME_LAYOUT.get((spec.name, split)), OTHER_LAYOUT.get((spec.name, split)))
+        return [f"{spec.name}/<lang>/{split}.jsonl"] + [lay.path for lay in layouts if lay]
+
+    return {
+        "name": spec.name, "title": spec.title, "role": spec.role, "format": spec.format.value,
+        "metrics": list(spec.metrics), "benchmarks": list(spec.benchmarks), "languages": list(spec.languages),
+        "train_task": spec.train_task, "train_languages": list(spec.train_languages), "labels": list(spec.labels),
+        "recipe": {"max_length": spec.max_length, "epochs": spec.epochs, "batch_size": spec.batch_size},
+        "hub": {split: [{"repo": src.path, "config": src.config, "split": src.split, "schema": src.schema,
+                         **({"columns": dict(src.columns)} if src.columns else {}),
+                         **({"revision": src.revision} if src.revision else {}),
+                         **({"languages": list(src.languages)} if src.languages else {})} for src in sources]
+                for split, sources in spec.hub.items()},
+        "local": {split: local(split) for split in spec.splits() or  # a task without Hub sources: its files'
+                  [s for s in SPLITS if (spec.name, s) in XTREME_LAYOUT or (spec.name, s) in OTHER_LAYOUT]},
+        "toy": spec.name in TOY_TASKS,
+        "sizes": [r for r in table("sizes") if r["task"] == spec.name],
+        "lengths": [r for r in table("lengths") if r["task"] == spec.name],
+        "notes": " ".join(x for x in (spec.notes, spec.hub_caveat) if x),
+    }
+
+
+def _task(args) -> int:
+    record = task_record(args.name, args.benchmark)
+    if args.json:
+        print(json.dumps(record, indent=1))
+        return 0
+    r = record
+    print(f"{r['name']}: {r['title']} ({r['role']}, {r['format']}; metrics {', '.join(r['metrics'])}; "
+          f"benchmarks {', '.join(r['benchmarks']) or 'none'})")
+    print(f"  languages ({len(r['languages'])}): {' '.join(r['languages'])}")
+    print(f"  English training data: {r['train_task'] or 'its own'}; train languages: {' '.join(r['train_languages'])}")
+    if r["labels"]:
+        print(f"  labels ({len(r['labels'])}): {' '.join(r['labels'][:20])}{' ...' if len(r['labels']) > 20 else ''}")
+    print(f"  recipe: max_length {r['recipe']['max_length']}, {r['recipe']['epochs']:g} epochs, "
+          f"batch {r['recipe']['batch_size']}")
+    for split, sources in r["hub"].items():
+        for src in sources:
+            extra = "".join(f", {k} {' '.join(v) if isinstance(v, list) else v}" for k, v in src.items()
+                            if k not in ("repo", "config", "split", "schema"))
+            print(f"  Hub {split}: {src['repo']} config {src['config']} split {src['split']}, schema "
+                  f"{src['schema']}{extra}")
+    for split, paths in r["local"].items():
+        print(f"  local directory {split}: {' or '.join(paths)}")
+    print(f"  toy world: {'generated' if r['toy'] else 'not generated'}")
+    print(f"  xlt plan's tables: {len(r['sizes'])} size row(s), {len(r['lengths'])} length row(s)")
+    if r["notes"]:
+        print(f"  notes: {r['notes']}")
+    return 0
+
+
 def _tasks(args) -> int:
+    if args.name:
+        return _task(args)
     specs = list_tasks(benchmark=args.benchmark, format=args.format, role=args.role)
     if args.json:
         rows = [{"name": s.name, "title": s.title, "role": s.role, "format": s.format.value,
@@ -224,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
                                      "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("tasks", help="list the task registry")
+    p = sub.add_parser("tasks", help="list the task registry, or everything about one task")
+    p.add_argument("name", nargs="?", metavar="NAME", help="one task: its spec, sources, tables and toy world")
     p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="only this benchmark's tasks, as it defines them")
     p.add_argument("--format", choices=[f.value for f in Format])
     p.add_argument("--role", choices=ROLES)
