@@ -50,6 +50,7 @@ def test_the_shipped_toy_checkpoints_are_the_notebooks_models_at_this_world_vers
         assert meta["world_version"] == WORLD_VERSION and all((model / f).is_file() for f in MODEL_FILES)
 
 
+@pytest.mark.slow  # ~20 s: pretrains the smoke model again
 def test_toy_models_come_from_the_shipped_copy_and_a_rebuild_is_byte_identical(tmp_path, monkeypatch, one_thread):
     from xltlib import cli
     from xltlib.toy import pretrain as P

