@@ -1,7 +1,8 @@
 """Tokenization per format (once per dataset) and batching with dynamic padding.
 
 ``featurize(spec, examples, tokenizer)`` turns normalized examples into token-id features, as their
-format's class makes them (``xltlib.engine.formats``: one class per format, its docstring says what its inputs are).
+format's class makes them (``xltlib.engine.formats``: one class per format; its docstring says what the
+inputs are).
 
 ``batches(features, batch_size, ...)`` groups similar lengths (never pads everything to the max length)
 and ``collate`` pads each batch to its own longest sequence, or with ``pad_multiple=m`` to the next

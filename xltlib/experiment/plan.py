@@ -37,8 +37,8 @@ from xltlib.engine.multitask import sampling_probabilities
 from xltlib.engine.phases import dev_task, phase1_groups
 from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
-from xltlib.locking import cache_root
 from xltlib.experiment.runner import cut_size, load_tokenizer, scoring_key, subsample_size
+from xltlib.locking import cache_root
 from xltlib.spec.tasks import Format, TaskSpec
 from xltlib.toy.pretrain import SIZES, model_key, train_tokenizer
 

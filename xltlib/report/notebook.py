@@ -15,11 +15,11 @@ import pandas as pd
 from xltlib.experiment.profiles import make_profile
 from xltlib.experiment.results import load_results
 from xltlib.experiment.runner import run_study, subsample_size
+from xltlib.experiment.studies import build, fill, read_study_file as study_file, train_languages  # noqa: F401 (notebooks')
+from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import load_pretrained
 from xltlib.report.analysis import data_notes as notes_of
 from xltlib.spec.models import model_size
-from xltlib.experiment.studies import build, fill, read_study_file as study_file, train_languages  # noqa: F401 (notebooks')
-from xltlib.experiment.study import study_from_dict
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
 # passes its --profile explicitly and runs the notebooks without it

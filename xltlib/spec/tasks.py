@@ -1,8 +1,9 @@
 """The task registry: every XTREME / XTREME-R target and English intermediate task as a declarative spec.
 
 A task is data — format, metrics, languages, splits, Hub mapping, labels, default lengths — never code;
-code is written per *format* (``xltlib.engine.formats``, one class each; their examples in ``xltlib.spec.examples``). XTREME-R is a second benchmark over the same
-specs: it swaps language lists and a few sources (``BENCHMARKS``).
+code is written per *format* (``xltlib.engine.formats``, one class each; their examples in
+``xltlib.spec.examples``). XTREME-R is a second benchmark over the same specs: it swaps language lists and a
+few sources (``BENCHMARKS``).
 
     $ xlt tasks --benchmark xtreme-r
 
