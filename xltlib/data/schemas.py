@@ -4,8 +4,9 @@ into rows with the column types the Hub's files have (for Hub mirrors, ``xltlib.
 
 The Hub loader checks a schema's columns once per dataset, so a schema change on the Hub fails with the
 missing column named, not a KeyError deep in a loop. Labels stored as ``ClassLabel`` integers are mapped to
-names with the dataset's own features; string labels are kept as they are. Reading what a writer wrote
-gives the examples back (``tests/test_data.py``).
+names with the dataset's own features; string labels are kept as they are. What a writer wrote reads back
+into valid examples that write the same rows again (``tests/test_data.py``; fields a schema has no column
+for, such as HellaSwag's question, are not kept).
 """
 from __future__ import annotations
 
