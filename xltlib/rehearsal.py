@@ -25,7 +25,9 @@ from __future__ import annotations
 import json
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 
 from xltlib.data.local import LocalData
@@ -38,7 +40,7 @@ from xltlib.experiment.runner import run_study
 from xltlib.experiment.studies import DEFAULTS
 from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
-from xltlib.report.reports import build_reports, environ
+from xltlib.report.reports import build_reports, environ, write_index
 from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,8 +193,9 @@ QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
 
 def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: float = 0.2,
              study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False,
-             real_size: bool = False) -> dict:
-    """Build the mirror, run the study and the six notebooks on it; returns what ran and the timings.
+             real_size: bool = False, workers: int = 2) -> dict:
+    """Build the mirror, run the study and the six notebooks on it (``workers`` notebooks at a time); returns
+    what ran and the timings.
 
     ``real_size`` (a GPU): XLM-R Base, Large and XL stand-ins at their real sizes (random weights), so that
     the returned ``costs`` -- each phase-1 training's seconds, peak GPU memory and checkpoint size on disk,
@@ -216,11 +219,15 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         timings["study"] = round(time.time() - t, 1)
         names = list(DEFAULTS)  # every research notebook (xltlib.experiment.studies)
         t = time.time()
-        pages = []
-        for name in names:  # one call per notebook: its own reduced parameters in quick mode
-            params = {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
-                      **(QUICK_NOTEBOOK[name] if quick else {})}
-            pages += build_reports("xtreme", [name], out / "reports", params, progress=progress)
+        # one call per notebook (its own reduced parameters in quick mode), ``workers`` at a time, each in a
+        # process of its own (a notebook's kernel runs single-threaded: OMP_NUM_THREADS=1 above); runs that two
+        # notebooks share are claimed by one and read by the other (xltlib.locking)
+        calls = [("xtreme", [name], out / "reports",
+                  {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
+                   **(QUICK_NOTEBOOK[name] if quick else {})}, progress) for name in names]
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn")) as pool:
+            pages = [page for made in pool.map(build_reports, *zip(*calls)) for page in made]
+        write_index(out / "reports")  # each call wrote the index when it ended; once more with every page there
         timings["notebooks"] = round(time.time() - t, 1)
     missing = table[table["metric"] == "missing"][["target", "language", "note"]]
     targets = sorted(set(table["target"]))

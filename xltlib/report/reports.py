@@ -193,11 +193,12 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         pages.append(page)
         (target / f"{nb.stem}.seconds").write_text(f"{time.time() - start:.1f}\n")
         _say(report, f"{nb.stem}: done in {time.time() - start:.0f} s (notebook {i} of {len(chosen)})")
-    _index(out)
+    write_index(out)
     return pages
 
 
-def _index(out: Path) -> None:
+def write_index(out: Path) -> None:
+    """``out/index.html``: a row per rendered report under ``out`` (profile, title, the last call's seconds)."""
     rows = []
     for page in sorted(out.glob("*/[0-9][0-9]_*.html")):
         seconds = page.with_suffix(".seconds")
