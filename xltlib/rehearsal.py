@@ -193,9 +193,9 @@ QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
 
 def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: float = 0.2,
              study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False,
-             real_size: bool = False, workers: int = 2) -> dict:
-    """Build the mirror, run the study and the six notebooks on it (``workers`` notebooks at a time); returns
-    what ran and the timings.
+             real_size: bool = False, workers: int | None = None) -> dict:
+    """Build the mirror, run the study and the six notebooks on it (``workers`` notebooks at a time; default
+    2, and 1 with ``real_size``, whose costs are measurements); returns what ran and the timings.
 
     ``real_size`` (a GPU): XLM-R Base, Large and XL stand-ins at their real sizes (random weights), so that
     the returned ``costs`` -- each phase-1 training's seconds, peak GPU memory and checkpoint size on disk,
@@ -225,7 +225,8 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         calls = [("xtreme", [name], out / "reports",
                   {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
                    **(QUICK_NOTEBOOK[name] if quick else {})}, progress) for name in names]
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn")) as pool:
+        workers = workers or (1 if real_size else 2)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             pages = [page for made in pool.map(build_reports, *zip(*calls)) for page in made]
         write_index(out / "reports")  # each call wrote the index when it ended; once more with every page there
         timings["notebooks"] = round(time.time() - t, 1)
