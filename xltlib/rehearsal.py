@@ -222,12 +222,11 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         # one call per notebook (its own reduced parameters in quick mode), ``workers`` at a time, each in a
         # process of its own (a notebook's kernel runs single-threaded: OMP_NUM_THREADS=1 above); runs that two
         # notebooks share are claimed by one and read by the other (xltlib.locking)
-        calls = [("xtreme", [name], out / "reports",
-                  {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
-                   **(QUICK_NOTEBOOK[name] if quick else {})}, progress) for name in names]
-        workers = workers or (1 if real_size else 2)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            pages = [page for made in pool.map(build_reports, *zip(*calls)) for page in made]
+        with ProcessPoolExecutor(workers or (1 if real_size else 2), mp_context=get_context("spawn")) as pool:
+            calls = [pool.submit(build_reports, "xtreme", [name], out / "reports",
+                                 {"seeds": [0], "train_scale": train_scale, "local_data": str(paths["local"]),
+                                  **(QUICK_NOTEBOOK[name] if quick else {})}, progress=progress) for name in names]
+            pages = [page for call in calls for page in call.result()]
         write_index(out / "reports")  # each call wrote the index when it ended; once more with every page there
         timings["notebooks"] = round(time.time() - t, 1)
     missing = table[table["metric"] == "missing"][["target", "language", "note"]]
