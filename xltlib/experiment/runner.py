@@ -237,7 +237,9 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         study = first.study
         start = time.time()
         encoder = phase1(first, out, progress)
-        tokenizer = load_tokenizer(encoder)
+        # a phase-1 checkpoint holds its base model's tokenizer (phase1 saves it there): the base's, loaded
+        # once per process, not once per checkpoint (XLM-R's takes ~2.5 s to load)
+        tokenizer = load_tokenizer(study.backend.base_model())
         load = loader(study, first.seed)
         chain = first.chain()
         history, retries = {}, 0
