@@ -21,11 +21,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev,e5]"
 	touch $@
 
+# two pytest workers (pytest-xdist), each test file on one of them (nbval runs a notebook's cells in order)
+XDIST  := -n 2 --dist loadfile
+
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 check: setup
-	$(PY) -m pytest -q -m "not slow" tests xltlib
+	$(PY) -m pytest -q $(XDIST) -m "not slow" tests xltlib
 
 reports: setup
 	$(VENV)/bin/xlt reports --profile toy
