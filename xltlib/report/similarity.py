@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from xltlib.engine.formats import format_of
+from xltlib.engine.formats.mlm import MASK_RATE
 from xltlib.engine.heads import mean_pool
 from xltlib.hfhub import load_pretrained
 from xltlib.spec.tasks import Format, TaskSpec
@@ -94,7 +95,7 @@ def embedding_similarity(model_dir: str, texts: dict[str, list[str]], layer: int
 
 
 def gradient_similarity(model_dir: str, texts: dict[str, list[str]], last_layers: int = 2, max_length: int = 128,
-                        batch_size: int = 32, mask_rate: float = 0.15, seed: int = 0) -> pd.DataFrame:
+                        batch_size: int = 32, mask_rate: float = MASK_RATE, seed: int = 0) -> pd.DataFrame:
     """Centred cosine similarity of the tasks' mean masked-LM loss gradients on the last ``last_layers``
     transformer layers: a task embedding in the spirit of Task2Vec (Achille et al. 2019) that needs no
     task head, so every task is embedded by the same pretrained model."""

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from xltlib.engine.formats.mlm import IGNORE, masked_batch
 from xltlib.errors import ConfigError
 from xltlib.locking import cache_root, file_lock, sha256
 from xltlib.toy import world as W
@@ -201,21 +202,6 @@ def model_config(size: ToyModelSize, tokenizer, max_len: int = 512):
     )
 
 
-def mask_tokens(input_ids: torch.Tensor, tokenizer, special: torch.Tensor, gen: torch.Generator, p: float = 0.15):
-    """BERT masking: p of the non-special tokens are targets; 80% -> <mask>, 10% random, 10% kept."""
-    labels = input_ids.clone()
-    probs = torch.full(input_ids.shape, p)
-    probs[special] = 0.0
-    targets = torch.bernoulli(probs, generator=gen).bool()
-    labels[~targets] = -100
-    inputs = input_ids.clone()
-    replace = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=gen).bool() & targets
-    inputs[replace] = tokenizer.mask_token_id
-    rand = torch.bernoulli(torch.full(input_ids.shape, 0.5), generator=gen).bool() & targets & ~replace
-    inputs[rand] = torch.randint(5, len(tokenizer), input_ids.shape, generator=gen)[rand]
-    return inputs, labels
-
-
 def length_batches(tokenizer, documents, max_tokens: int, max_len: int, rng: random.Random, pool: int = 64):
     """Batches of whole documents, each row ``<s> document </s>`` (truncated to ``max_len``), grouped by
     length so that a batch holds about ``max_tokens`` tokens with little padding (fairseq's
@@ -284,8 +270,8 @@ def _pretrain(size_name: str, out: Path, seed: int, progress: bool, languages: d
     for step in bar:
         input_ids, attention_mask = next(batches)
         special = (input_ids == tokenizer.bos_token_id) | (input_ids == tokenizer.eos_token_id) | (attention_mask == 0)
-        inputs, labels = mask_tokens(input_ids, tokenizer, special, gen)
-        targets = labels != -100  # the vocabulary projection only where there is something to predict
+        inputs, labels = masked_batch(input_ids, special, tokenizer.mask_token_id, len(tokenizer), gen)
+        targets = labels != IGNORE  # the vocabulary projection only where there is something to predict
         hidden = model.roberta(input_ids=inputs, attention_mask=attention_mask).last_hidden_state
         loss = torch.nn.functional.cross_entropy(model.lm_head(hidden[targets]), labels[targets])
         loss.backward()
