@@ -23,7 +23,7 @@ import torch
 
 from xltlib.engine.formats import format_of
 from xltlib.engine.formats.mlm import MASK_RATE
-from xltlib.engine.heads import mean_pool
+from xltlib.engine.model import TransferModel
 from xltlib.hfhub import load_pretrained
 from xltlib.spec.tasks import Format, TaskSpec
 
@@ -77,18 +77,18 @@ def _batches(texts: list[str], tokenizer, batch_size: int, max_length: int):
 @torch.no_grad()
 def embedding_similarity(model_dir: str, texts: dict[str, list[str]], layer: int = -1, max_length: int = 128,
                          batch_size: int = 64) -> pd.DataFrame:
-    """Centred cosine similarity of the tasks' mean input embeddings (mean-pooled hidden states of ``layer``)."""
-    from transformers import AutoModel, AutoTokenizer
+    """Centred cosine similarity of the tasks' mean input embeddings (mean-pooled hidden states of ``layer``:
+    the retrieval representation, ``TransferModel.embed``)."""
+    from transformers import AutoTokenizer
 
     _quiet()
     tokenizer = load_pretrained(AutoTokenizer, model_dir)
-    model = load_pretrained(AutoModel, model_dir, add_pooling_layer=False).eval()
+    model = TransferModel.from_pretrained(model_dir).eval()
     centroids = {}
     for task, task_texts in texts.items():
         total, count = 0.0, 0
         for batch in _batches(task_texts, tokenizer, batch_size, max_length):
-            out = model(**batch, output_hidden_states=True)
-            pooled = mean_pool(out.hidden_states[layer].float(), batch["attention_mask"])
+            pooled = model.embed(batch, layer)
             total, count = total + pooled.sum(0), count + len(pooled)
         centroids[task] = (total / count).numpy()
     return _centred_cosine(centroids)
