@@ -205,8 +205,8 @@ def _longest_first(name: str) -> int:
 def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: float = 0.2,
              study_file: str | Path = ROOT / "examples" / "xstilts_xtreme.yaml", progress: bool = False,
              real_size: bool = False, workers: int | None = None) -> dict:
-    """Build the mirror, run the study and the six notebooks on it (``workers`` notebooks at a time; default
-    2, and 1 with ``real_size``, whose costs are measurements); returns what ran and the timings.
+    """Build the mirror, run the study and the six notebooks on it (``workers`` notebooks at a time, longest
+    first; default 2, and 1 with ``real_size``, whose costs are measurements); returns what ran and the timings.
 
     ``real_size`` (a GPU): XLM-R Base, Large and XL stand-ins at their real sizes (random weights), so that
     the returned ``costs`` -- each phase-1 training's seconds, peak GPU memory and checkpoint size on disk,
