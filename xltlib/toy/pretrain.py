@@ -36,7 +36,8 @@ from pathlib import Path
 
 import torch
 
-from xltlib.engine.formats.mlm import IGNORE, masked_batch
+from xltlib.engine.formats.base import IGNORE
+from xltlib.engine.formats.mlm import masked_batch
 from xltlib.errors import ConfigError
 from xltlib.locking import cache_root, file_lock, sha256
 from xltlib.toy import world as W
