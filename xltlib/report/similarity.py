@@ -24,6 +24,7 @@ import torch
 from xltlib.engine.formats import format_of
 from xltlib.engine.formats.mlm import MASK_RATE
 from xltlib.engine.model import TransferModel
+from xltlib.experiment.runner import load_tokenizer
 from xltlib.hfhub import load_pretrained
 from xltlib.spec.tasks import Format, TaskSpec
 
@@ -79,10 +80,8 @@ def embedding_similarity(model_dir: str, texts: dict[str, list[str]], layer: int
                          batch_size: int = 64) -> pd.DataFrame:
     """Centred cosine similarity of the tasks' mean input embeddings (mean-pooled hidden states of ``layer``:
     the retrieval representation, ``TransferModel.embed``)."""
-    from transformers import AutoTokenizer
-
     _quiet()
-    tokenizer = load_pretrained(AutoTokenizer, model_dir)
+    tokenizer = load_tokenizer(str(model_dir))
     model = TransferModel.from_pretrained(model_dir).eval()
     centroids = {}
     for task, task_texts in texts.items():
@@ -99,9 +98,9 @@ def gradient_similarity(model_dir: str, texts: dict[str, list[str]], last_layers
     """Centred cosine similarity of the tasks' mean masked-LM loss gradients on the last ``last_layers``
     transformer layers: a task embedding in the spirit of Task2Vec (Achille et al. 2019) that needs no
     task head, so every task is embedded by the same pretrained model."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
+    from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
 
-    tokenizer = load_pretrained(AutoTokenizer, model_dir)
+    tokenizer = load_tokenizer(str(model_dir))
     model = load_pretrained(AutoModelForMaskedLM, model_dir).eval()  # eval: no dropout noise in the gradients
     layers = model.base_model.encoder.layer[-last_layers:]
     params = [p for layer in layers for p in layer.parameters()]
