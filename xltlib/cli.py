@@ -8,7 +8,9 @@
     xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json] [--plot PNG]
                                              English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
+            [--share-gpus] [--detach] [--skip-missing] [--report-to tensorboard|wandb]
                                              run or resume a study
+    xlt status DIR [--json]                  where every run is: done, queued, running, failed, skipped, todo
     xlt results DIR                          the study's tidy results table as CSV (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml | --notebook NAME [--profile P] [--gpu H100|H200|A100] [--json]   what it costs
@@ -170,14 +172,20 @@ def _toy_alignment(args) -> int:
 
 
 def _run(args) -> int:
+    import os
+
     from xltlib.experiment.runner import run_study
+    from xltlib.experiment.schedule import StudyFailed
     from xltlib.experiment.study import load_study
 
     study = load_study(args.study)  # validated before anything trains
     slurm = _json_option("--slurm", args.slurm)
+    if args.report_to:
+        os.environ["XLT_REPORT_TO"] = ",".join(args.report_to)  # read by every worker and job
     try:
         counts = run_study(study, args.out, progress=not args.quiet and sys.stderr.isatty(), executor=args.executor,
-                           slurm=slurm, workers=args.workers, report=None if args.quiet else sys.stderr)
+                           slurm=slurm, workers=args.workers, report=None if args.quiet else sys.stderr,
+                           skip_missing=args.skip_missing, detach=args.detach, share_gpus=args.share_gpus)
     except KeyboardInterrupt:
         from xltlib.experiment.results import is_done
 
@@ -185,9 +193,26 @@ def _run(args) -> int:
         print(f"xlt: interrupted; {done} of {len(study.runs())} runs are saved in {args.out}, and the same command "
               f"resumes from there", file=sys.stderr)
         return 130
-    print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now "
-          f"-> {args.out}", file=sys.stderr)
+    except StudyFailed as exc:
+        print(f"xlt: {exc}", file=sys.stderr)
+        return 1
+    extra = "".join(f", {counts[k]} {what}" for k, what in (
+        ("skipped", "skipped (their data cannot be had: `xlt status` lists why)"),
+        ("already_queued", "already queued or running (not submitted again)")) if counts.get(k))
+    if "submitted" in counts:
+        print(f"{study.name}: {counts['submitted']} runs submitted{extra}; `xlt status {args.out}` says where each is",
+              file=sys.stderr)
+    else:
+        print(f"{study.name}: {counts['runs']} runs, {counts['already_done']} already done, {counts['ran']} run now"
+              f"{extra} -> {args.out}", file=sys.stderr)
     return 0
+
+
+def _status(args) -> int:
+    from xltlib.experiment.schedule import print_status
+
+    rows = print_status(args.dir, args.json)
+    return 1 if any(r["state"] == "failed" for r in rows) else 0
 
 
 def _plan(args) -> int:
@@ -199,11 +224,11 @@ def _plan(args) -> int:
     if (args.study is None) == (args.notebook is None):
         raise ConfigError("xlt plan: give a study file or --notebook NAME (one of them)")
     if args.study is not None:
-        plan = plan_study(load_study(args.study), gpu=args.gpu)
+        plan = plan_study(load_study(args.study), gpu=args.gpu, gpus=args.gpus)
         print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
         return 0
     made = build(args.notebook, args.profile).studies  # notebook 04: one study per model
-    plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu) for s in made]
+    plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu, gpus=args.gpus) for s in made]
     print(json.dumps([p.to_json() for p in plans], indent=1) if args.json
           else "\n\n".join(format_plan(p) for p in plans))
     return 0
@@ -250,7 +275,17 @@ def _rehearsal(args) -> int:
 
 
 def _reports(args) -> int:
+    import os
+
     from xltlib.report.reports import build_reports, parse_params
+
+    # the notebooks' kernels read where their runs go from the environment (xltlib.report.notebook.run)
+    for flag, var, value in (("--executor", "XLT_EXECUTOR", args.executor), ("--slurm", "XLT_SLURM", args.slurm),
+                             ("--workers", "XLT_WORKERS", args.workers)):
+        if value is not None:
+            if flag == "--slurm":
+                _json_option(flag, value)
+            os.environ[var] = str(value)
 
     pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
                           folder=args.notebooks, report=sys.stderr, study=args.study)
@@ -345,10 +380,27 @@ def build_parser() -> argparse.ArgumentParser:
                    "'{\"slurm_partition\": \"gpu\", \"gpus_per_node\": 1, \"timeout_min\": 720}' "
                    "(the notebooks read the same from XLT_SLURM)")
     p.add_argument("--workers", type=int, default=1,
-                   help="local executor: runs at once, in separate processes (CPU: toy models; default 1)")
+                   help="local executor: units of work at once, in separate processes, each pinned to one visible "
+                   "GPU where there are GPUs (default 1)")
+    p.add_argument("--share-gpus", action="store_true", dest="share_gpus",
+                   help="allow more --workers than visible GPUs (several workers on one GPU)")
+    p.add_argument("--detach", action="store_true", help="executor slurm: return once the jobs are queued; "
+                   "`xlt status DIR` says where every run is, and the same command resubmits what failed")
+    p.add_argument("--skip-missing", action="store_true", dest="skip_missing",
+                   help="runs whose data cannot be had (e.g. licensed CCGbank) are skipped and listed, instead of "
+                   "stopping the study")
+    p.add_argument("--report-to", nargs="+", choices=["tensorboard", "wandb", "none"], dest="report_to",
+                   help="log training curves live (TensorBoard: DIR/tensorboard/; wandb where installed); the "
+                   "curves are always kept in DIR/curves/")
     p.add_argument("--quiet", action="store_true", help="no progress (by default: a line per finished run or per "
                    "minute on stderr, and a bar in a terminal)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("status", help="where every run of a study directory is: done, queued, running, failed "
+                       "(with its log and last error line), skipped or todo")
+    p.add_argument("dir", help="the study's output directory (xlt run --out)")
+    p.add_argument("--json", action="store_true", help="a JSON list of runs: run_id, setup, target, seed, state, "
+                   "and for a failed run log and error")
+    p.set_defaults(func=_status)
     p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")
     p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"])
     p.add_argument("--only", action="append", help="notebook name (repeatable), e.g. 00_xstilts_main_table")
@@ -357,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", metavar="DIR", help="the research notebooks' folder (default: the checkout's)")
     p.add_argument("--study", metavar="FILE", help="a study YAML for the notebooks that take one (00): run or load "
                    "it instead of their defaults, into OUT/<study name>/ (its runs: OUT/runs/<study name>)")
+    p.add_argument("--executor", choices=["local", "slurm", "submitit-local"],
+                   help="where the notebooks' runs go, as for xlt run (default: $XLT_EXECUTOR, else local)")
+    p.add_argument("--slurm", metavar="JSON", help="executor slurm: submitit parameters, as for xlt run "
+                   "(default: $XLT_SLURM)")
+    p.add_argument("--workers", type=int, help="local executor: runs at once, as for xlt run (default: "
+                   "$XLT_WORKERS, else the profile's)")
     p.set_defaults(func=_reports)
     p = sub.add_parser("rehearsal", help="rehearse the xtreme study and the notebooks on a Hub mirror with "
                        "random-weight models (proves the plumbing, not the scores)")
@@ -372,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "01_languages_diminishing_returns (xltlib/experiment/studies.py)")
     p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"], help="with --notebook (default toy)")
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
+    p.add_argument("--gpus", type=int, default=1, help="the study's wall time on this many GPUs, phase-1 "
+                   "trainings first and each fine-tuning once its encoder exists (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_plan)
     p = sub.add_parser("results", help="print a study directory's results as CSV")

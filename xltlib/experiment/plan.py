@@ -37,7 +37,7 @@ from xltlib.engine.multitask import sampling_probabilities
 from xltlib.engine.phases import dev_task, phase1_groups
 from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
-from xltlib.experiment.runner import cut_size, load_tokenizer, scoring_key, subsample_size
+from xltlib.experiment.runner import cut_size, groups, load_tokenizer, scoring_key, subsample_size
 from xltlib.locking import cache_root
 from xltlib.spec.tasks import Format, TaskSpec
 from xltlib.toy.pretrain import SIZES, model_key, train_tokenizer
@@ -226,6 +226,10 @@ class Plan:
     rates: dict = field(default_factory=dict)  # (shape, mode) -> (tokens/s, source); empty: no GPU-hours
     notes: list[str] = field(default_factory=list)
     size: object = None  # the model's sizes (xltlib.spec.models.ModelSize), read without loading it
+    gpus: int = 1
+    # the units the scheduler runs (xltlib.experiment.schedule): phase-1 trainings by key, then groups of runs
+    # (each after its phase-1 key, or None), as indices into ``parts``
+    units: list = field(default_factory=list)  # (name, after, [part indices])
 
     def tokens(self, phase: str | None = None) -> float:
         return sum(p.tokens for p in self.parts if phase in (None, p.phase))
@@ -259,6 +263,36 @@ class Plan:
                       sum(self.hours(p) for p in parts) / n[key] if self.rates else None)
                 for key, parts in seen.items()}
 
+    def wall_hours(self, gpus: int | None = None) -> float | None:
+        """Hours from start to end on ``gpus`` GPUs (default: the plan's), as the scheduler runs the units:
+        phase-1 trainings first, longest first, each group once its encoder exists, on the first free GPU."""
+        if not self.rates:
+            return None
+        import heapq
+
+        gpus = gpus or self.gpus
+        hours = {name: sum(self.hours(self.parts[i]) for i in idx) for name, _, idx in self.units}
+        after = {name: a for name, a, _ in self.units}
+        ready = sorted((n for n in hours if after[n] is None), key=lambda n: (not n.startswith("p1-"), -hours[n]))
+        waiting = defaultdict(list)
+        for n in hours:
+            if after[n] is not None:
+                waiting[after[n]].append(n)
+        free = [0.0] * gpus  # when each GPU is next free
+        done: list[tuple[float, str]] = []  # (end, unit) of the units started
+        clock, end = 0.0, 0.0
+        while ready or done:
+            while ready and free and min(free) <= clock:
+                heapq.heappop(free)
+                unit = ready.pop(0)
+                heapq.heappush(done, (clock + hours[unit], unit))
+            clock, unit = heapq.heappop(done)
+            end = max(end, clock)
+            heapq.heappush(free, clock)
+            ready += sorted(waiting.pop(unit, []), key=lambda n: -hours[n])
+            ready.sort(key=lambda n: (not n.startswith("p1-"), -hours[n]))
+        return end
+
     def to_json(self) -> dict:
         def per(phase):
             return {k: {"tokens": round(t), "gpu_hours": h} for k, (t, h) in self.by_key(phase).items()}
@@ -269,35 +303,47 @@ class Plan:
                                                              "vocab", "parameters", "source")} if size else None,
                 "trainings": {ph: sum(self.trainings[ph].values()) for ph in ("phase1", "phase2")},
                 "tokens": {ph: round(self.tokens(ph)) for ph in PHASES}, "gpu_hours": self.gpu_hours(),
+                "gpus": self.gpus, "wall_hours": self.wall_hours(),
                 "hours": {ph: self.gpu_hours(ph) for ph in PHASES} if self.rates else None,
                 "per_setup": per("phase1"), "per_fine_tuning": per("phase2"),
                 "assumptions": [{"share": round(s, 4), "what": w} for s, w in self.assumptions()], "notes": self.notes}
 
 
-def plan_study(study, gpu: str = "H100") -> Plan:
-    """Count ``study``'s runs, trainings and tokens; project GPU-hours on ``gpu`` (real benchmarks only)."""
+def plan_study(study, gpu: str = "H100", gpus: int = 1) -> Plan:
+    """Count ``study``'s runs, trainings and tokens; project GPU-hours on ``gpu`` and the wall time on ``gpus``
+    of them (real benchmarks only)."""
     if gpu not in GPUS:
         raise ConfigError(f"--gpu: {gpu!r} is not one of {', '.join(GPUS)}")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise ConfigError(f"--gpus: expected a positive number of GPUs, got {gpus!r}")
     backend = study.backend
     toy = getattr(backend, "world", None) is not None
     counts = DataCounts(backend) if toy else TableCounts(backend)
     runs, parts, trainings = study.runs(), [], {"phase1": defaultdict(int), "phase2": defaultdict(int)}
 
     done1, done2, scored = set(), set(), set()
+    p1_parts, run_parts = {}, defaultdict(list)  # which parts each phase-1 training and each run adds
+
+    def add(new: list[Part]) -> list[int]:
+        parts.extend(new)
+        return list(range(len(parts) - len(new), len(parts)))
+
     for run in runs:
         if run.phase1_key and run.phase1_key not in done1:
             done1.add(run.phase1_key)
             trainings["phase1"][run.setup.name] += 1
-            parts += _phase1(study, run, counts)
+            p1_parts[run.phase1_key] = add(_phase1(study, run, counts))
         if run.phase2_key and run.phase2_key not in done2:
             done2.add(run.phase2_key)
             trainings["phase2"]["+".join(s.name for s in run.chain())] += 1
-            parts += _phase2(study, run, counts)
+            run_parts[run.id] += add(_phase2(study, run, counts))
         if scoring_key(run) not in scored:  # the runner scores a model once per spec and languages
             scored.add(scoring_key(run))
-            parts += _evaluation(study, run, counts)
+            run_parts[run.id] += add(_evaluation(study, run, counts))
+    units = [(key, None, idx) for key, idx in p1_parts.items()]
+    units += [(f"group-{g[0].id}", g[0].phase1_key, [i for r in g for i in run_parts[r.id]]) for g in groups(runs)]
     plan = Plan(study.name, study.profile, study.model_name, gpu, len(runs), trainings, parts,
-                size=backend.model_size())
+                size=backend.model_size(), gpus=gpus, units=units)
     if plan.size.note:
         plan.notes.append(plan.size.note)
     if toy:
@@ -348,6 +394,9 @@ def format_plan(plan: Plan, top: int = 12) -> str:
     for ph, label in zip(PHASES, ("phase 1 (intermediate)", "phase 2 (fine-tuning)", "evaluation (forward)")):
         lines.append(f"  {label:<22}{_tok(plan.tokens(ph)):>14}{f'{plan.gpu_hours(ph):,.1f}' if hours else '':>14}")
     lines.append(f"  {'total':<22}{_tok(plan.tokens()):>14}{f'{plan.gpu_hours():,.1f}' if hours else '':>14}")
+    if hours:
+        lines.append(f"  wall time on {plan.gpus} {plan.gpu}{'s' if plan.gpus > 1 else ''}: {plan.wall_hours():,.1f} h "
+                     "(phase-1 trainings first, each fine-tuning once its encoder exists; --gpus N)")
     for ph, what in (("phase1", "phase-1 setup"), ("phase2", "fine-tuning chain")):
         rows = plan.by_key(ph)
         if rows:

@@ -21,6 +21,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from xltlib.data.core import MalformedRowWarning, TaskData
 from xltlib.data.hub import HubData
@@ -32,6 +33,15 @@ from xltlib.hfhub import MIRROR_ENV, is_rehearsal_model, offline
 from xltlib.locking import sha256
 from xltlib.spec.models import ModelSize, model_size
 from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task
+
+
+class Unreadable(NamedTuple):
+    """Why a split cannot be read, and whether that stops the runs that read it (``blocking``) or only
+    leaves one language of a target unscored."""
+
+    reason: str
+    blocking: bool
+
 
 PROFILES = ("smoke", "toy", "xtreme")
 
@@ -89,10 +99,18 @@ class Profile:
         read, whether published numbers were computed on the same data, and why not."""
         return self.source_of(spec.name, lang, split), False, ""
 
+    def unreadable(self, reads, scored=()) -> dict[tuple, "Unreadable"]:
+        """Before anything trains: each split of ``reads`` (``(task, lang, split)``) that cannot be had or
+        holds no usable rows, with the reason. Such a split is ``blocking`` unless it is only scored (a test
+        split, or one of ``scored``) and no source holds it: a run lists that language as missing."""
+        return {}
+
     def preflight(self, reads, scored=()) -> None:
-        """Before anything trains: every split of ``reads`` can be had and holds usable rows, or one error
-        names each that cannot. A split that is only scored (a test split, or one of ``scored``) that no
-        source holds is allowed (the run lists it as missing)."""
+        """One error naming every blocking split of ``unreadable``."""
+        problems = {k: v for k, v in self.unreadable(reads, scored).items() if v.blocking}
+        if problems:
+            raise XltError(f"{len(problems)} split(s) the study needs cannot be read; nothing was trained:\n  - "
+                           + "\n  - ".join(f"{t} {lang}/{split}: {u.reason}" for (t, lang, split), u in problems.items()))
 
 
 # ------------------------------------------------------------------------------------------- toy
@@ -271,8 +289,8 @@ class HubProfile(Profile):
         return {f"{t}/{l}/{s}": _fingerprint(tuple(local.files(t, l, s, self._benchmark_for(t))))
                 for t, l, s in sorted(set(reads))}
 
-    def preflight(self, reads, scored=()) -> None:
-        problems = []
+    def unreadable(self, reads, scored=()) -> dict[tuple, "Unreadable"]:
+        problems = {}
         for task, lang, split in reads:
             only_scored = split == "test" or (task, lang, split) in scored
             try:
@@ -280,16 +298,13 @@ class HubProfile(Profile):
                     warnings.simplefilter("ignore", MalformedRowWarning)  # warned again when a run reads it
                     self.load(task, lang, split)
             except NoSourceError as exc:
-                if not only_scored:
-                    problems.append(f"{task} {lang}/{split}: {exc}")
+                problems[task, lang, split] = Unreadable(str(exc), not only_scored)
             except DataUnavailableError as exc:  # with HF_HUB_OFFLINE the Hub is no source: listed as missing
-                if not (only_scored and offline() and self.source_of(task, lang, split) == "hub"):
-                    problems.append(f"{task} {lang}/{split}: {exc}")
+                absent = only_scored and offline() and self.source_of(task, lang, split) == "hub"
+                problems[task, lang, split] = Unreadable(str(exc), not absent)
             except XltError as exc:
-                problems.append(f"{task} {lang}/{split}: {exc}")
-        if problems:
-            raise XltError(f"{len(problems)} split(s) the study needs cannot be read; nothing was trained:\n  - "
-                           + "\n  - ".join(problems))
+                problems[task, lang, split] = Unreadable(str(exc), True)
+        return problems
 
     def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
         source = self.source_of(spec.name, lang, split)

@@ -92,3 +92,27 @@ def load_results(out: str | Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def load_curves(out: str | Path) -> pd.DataFrame:
+    """Every finished run's training curves under ``out`` (``DIR/curves/<run id>.json``) as one long table:
+    ``run_id``, ``setup``, ``target``, ``seed``, ``phase`` ("phase1", "phase2"), ``task`` (phase 1: its group
+    of tasks, "+"-joined; phase 2: the task fine-tuned), ``step``, ``loss``, ``lr``, and at evaluations
+    ``metric`` and ``value`` (one row per dev metric; elsewhere both empty)."""
+    import json
+
+    rows = []
+    for f in sorted((Path(out) / "curves").glob("*.json")):
+        rec = json.loads(f.read_text())
+        base = {k: rec[k] for k in ("run_id", "setup", "target", "seed")}
+        loops = [("phase1", "+".join(g["tasks"] or []), g["curve"]) for g in rec["phase1"]]
+        loops.append(("phase2", rec["phase2"]["task"] or "", rec["phase2"]["curve"]))
+        for phase, task, curve in loops:
+            for point in curve:
+                common = {**base, "phase": phase, "task": task, "step": point["step"], "loss": point.get("loss"),
+                          "lr": point.get("lr")}
+                dev = point.get("dev") or {}
+                rows += [{**common, "metric": m, "value": v} for m, v in dev.items()] or \
+                    [{**common, "metric": None, "value": None}]
+    columns = ["run_id", "setup", "target", "seed", "phase", "task", "step", "loss", "lr", "metric", "value"]
+    return pd.DataFrame(rows, columns=columns)

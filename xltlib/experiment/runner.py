@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from xltlib import distributed
+from xltlib.engine.checkpoint import Checkpointer
 from xltlib.engine.evaluation import predict
 from xltlib.engine.features import featurize
 from xltlib.engine.formats import format_of
@@ -115,10 +116,12 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             spec, examples = training_data(study, task, setup, run.phase1_seed)
             model.add_head(spec, seed=run.phase1_seed)
             feats[task] = featurize(spec, examples, tokenizer)
-        history = intermediate_training(
-            model, feats, phase1_groups(setup.mode, setup.tasks), tokenizer,
-            lambda task: study.train_config(feats[task].spec, run.phase1_seed, setup.epochs),
-            setup.sampler, setup.temperature, progress)
+        ckpt = Checkpointer(out / "checkpoints" / f"{run.phase1_key}.resume")
+        with tracker(out, run.phase1_key) as track:
+            history = intermediate_training(
+                model, feats, phase1_groups(setup.mode, setup.tasks), tokenizer,
+                lambda task: study.train_config(feats[task].spec, run.phase1_seed, setup.epochs),
+                setup.sampler, setup.temperature, progress, ckpt=ckpt, tracker=track)
         if distributed.is_main():
             tmp = final.with_name(final.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
@@ -131,8 +134,35 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             (tmp / "xlt_phase1.json").write_text(json.dumps(meta, indent=1))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
+        ckpt.clear()  # the encoder is saved: its training state is no longer needed
         distributed.barrier()
     return str(final)
+
+
+def tracker(out: Path, name: str):
+    """Where a training's curves go live (``$XLT_REPORT_TO``: tensorboard, wandb; ``xlt run --report-to``):
+    under ``DIR/tensorboard/<name>``; a tracker that logs nothing by default."""
+    from xltlib.engine.tracking import make_tracker
+
+    report_to = [x for x in os.environ.get("XLT_REPORT_TO", "").split(",") if x]
+    return make_tracker(report_to, out / "tensorboard", name)
+
+
+def write_curves(out: Path, run: Run, phase2: dict) -> None:
+    """A run's training curves beside its results (``DIR/curves/<run id>.json``): its phase-1 training's
+    (per group of tasks) and its phase-2 fine-tuning's (the chain's last step), each a list of records of
+    step, loss, learning rate and, at evaluations, dev scores (``results.load_curves`` reads them)."""
+    meta = out / "checkpoints" / (run.phase1_key or "") / "xlt_phase1.json"
+    phase1 = json.loads(meta.read_text())["history"] if run.phase1_key and meta.exists() else []
+    record = {"run_id": run.id, "setup": run.setup.name, "target": run.target, "seed": run.seed,
+              "phase1": [{"tasks": g.get("tasks"), "curve": g.get("curve", [])} for g in phase1],
+              "phase2": {"task": run.chain()[-1].name if run.chain() else None, "curve": phase2.get("curve", []),
+                         "best_step": phase2.get("best_step")}}
+    path = out / "curves" / f"{run.id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------------------------- phases 2, 3
@@ -155,11 +185,13 @@ def loader(study: Study, seed: int = 0):
 MAX_ATTEMPTS = 3
 
 
-def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokenizer, load, seed: int):
+def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokenizer, load, seed: int,
+                      ckpt: Checkpointer | None = None, tracker=None, progress: bool = False):
     """Phase 2 with the divergence guard. XLM-R fine-tuning can diverge (non-finite loss) or collapse to
     one class; either is reported and the run restarts from the phase-1 encoder with another seed and half
-    the learning rate, up to ``MAX_ATTEMPTS`` times. After the last attempt its result is kept (and the
-    number of retries recorded in the results), so that one unstable run does not stop a sweep."""
+    the learning rate, up to ``MAX_ATTEMPTS`` times. A collapse on the last attempt is kept (and the number
+    of retries recorded in the results); a divergence on every attempt raises FloatingPointError. ``ckpt``:
+    each attempt's training state (``xltlib.engine.checkpoint``), to resume after a time limit."""
     for attempt in range(MAX_ATTEMPTS):
         s = seed + 1000 * attempt
         model = _load_encoder(study, encoder, s)
@@ -170,7 +202,8 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
                                        head_lr=None if cfg.head_lr is None else cfg.head_lr * 0.5 ** attempt)
 
         try:
-            history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s)
+            history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s, progress=progress, tracker=tracker,
+                                      ckpt=None if ckpt is None else ckpt.sub(f"attempt{attempt}"))
         except FloatingPointError as exc:
             log.warning("%s: %s; retrying with seed %d, lr halved", chain[-1].name, exc, s + 1000)
             continue
@@ -243,8 +276,11 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         load = loader(study, first.seed)
         chain = first.chain()
         history, retries = {}, 0
+        ckpt = Checkpointer(out / "checkpoints" / f"{_model_key(first)}.resume")
         if chain:
-            model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed)
+            with tracker(out, _model_key(first)) as track:
+                model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed,
+                                                            ckpt, track, progress)
             head = chain[-1].name
         else:
             model, head = _load_encoder(study, encoder, first.seed), None
@@ -263,8 +299,10 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
             wall = round(trained + seconds, 1)
             rows = _rows(run, per_lang, missing, history.get("best_scores"), retries, wall)
             if distributed.is_main():
+                write_curves(out, run, history)
                 write_rows(out, run.id, rows)
             results[i] = rows
+        ckpt.clear()  # every run of the group is saved: its training state is no longer needed
         distributed.barrier()
     return results
 
@@ -299,12 +337,6 @@ def scoring_key(run: Run) -> tuple:
     """Runs with one scoring key read the same numbers: the same model (``groups``), spec, languages and
     split; each group scores a key once."""
     return _model_key(run), _spec_digest(run.spec), run.languages(), run.eval_split
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _duration(seconds: float) -> str:
@@ -380,46 +412,6 @@ class Progress:
         self.bar.close()
 
 
-def _run_pool(todo: list[list[Run]], out: Path, workers: int, progress: Progress) -> None:
-    """Groups of runs in ``workers`` processes of ``cores // workers`` threads each. The tiny toy models
-    do not get faster with more threads (measured: one run, 1 vs 2 threads, the same time), so on CPU
-    several runs at once are the way to use the cores. Phase-1 encoders are still built once (file lock)."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(threads,)) as pool:
-        futures = [pool.submit(execute_group, group, out) for group in todo]
-
-        def finished(future, n):
-            if not future.cancelled() and future.exception() is None:
-                progress.update(n)
-
-        for f, group in zip(futures, todo):
-            f.add_done_callback(lambda f, n=len(group): finished(f, n))
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in pending:
-            f.cancel()
-        for f in done:
-            f.result()  # re-raises a failed run's error (finished runs are saved: a re-run resumes)
-
-
-def _run_local(todo: list[list[Run]], out: Path, progress: Progress) -> None:
-    """One group after another; a group another process holds goes to the back of the queue, and is
-    waited for only when nothing else is left."""
-    from collections import deque
-
-    queue = deque(todo)
-    while queue:
-        group = queue.popleft()
-        results = execute_group(group, out, wait=not queue)
-        left = [r for r, res in zip(group, results) if res is None]
-        progress.update(len(group) - len(left))
-        if left:
-            queue.append(left)
-
-
 def _writable(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -430,41 +422,89 @@ def _writable(path: Path, what: str) -> None:
         raise ConfigError(f"{what} {path} is not writable ({exc.strerror or exc})") from None
 
 
-def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
-              slurm: dict | None = None, workers: int = 1, report=None) -> dict:
-    """Run every unfinished Run of ``study`` into ``out``; returns counts (done before, run now).
+def _skips(study: Study, todo: list[Run]) -> tuple[dict, dict]:
+    """The data check before training: ``(problems, skips)``. ``problems``: every split that stops a run,
+    with why; ``skips``: each such run (and each run none of whose languages can be read), with why."""
+    reads = sorted({x for r in todo for x in r.reads() + r.phase1_reads()})
+    scored = {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()}
+    found = study.backend.unreadable(reads, scored)
+    problems = {k: u.reason for k, u in found.items() if u.blocking}
+    skips = {}
+    for run in todo:
+        bad = [f"{t} {lang}/{split}: {problems[t, lang, split]}" for t, lang, split in run.reads() + run.phase1_reads()
+               if (t, lang, split) in problems]
+        scored_langs = [lang for lang in run.languages() if (run.spec.name, lang, run.eval_split) not in found]
+        if not bad and not scored_langs:
+            bad = [f"none of {run.target}'s {len(run.languages())} language(s) can be read on the "
+                   f"{run.eval_split} split"]
+            problems[run.target, "*", run.eval_split] = bad[0] + " (" + "; ".join(
+                sorted({found[run.spec.name, lang, run.eval_split].reason for lang in run.languages()})[:3]) + ")"
+        if bad:
+            skips[run.id] = {"setup": run.setup.name, "target": run.target, "seed": run.seed,
+                             "reason": "; ".join(dict.fromkeys(bad))}
+    return problems, skips
 
-    ``workers`` > 1 (local executor): that many groups of runs at once, in separate processes. ``progress``:
+
+def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
+              slurm: dict | None = None, workers: int = 1, report=None, skip_missing: bool = False,
+              detach: bool = False, share_gpus: bool = False) -> dict:
+    """Run every unfinished Run of ``study`` into ``out``; returns counts (``runs``, ``already_done``,
+    ``ran``, ``skipped``, ``already_queued``; with ``detach``, ``submitted``).
+
+    Before anything trains, every split the study reads is loaded once: one error names each that cannot
+    be (``skip_missing``: the runs that read them are skipped instead, listed in ``DIR/skipped.json`` and by
+    ``xlt status``). Then the work is scheduled (``xltlib.experiment.schedule``): ``workers`` > 1 (local):
+    that many processes, one per GPU where there are GPUs (``share_gpus``: more workers than GPUs);
+    ``executor="slurm"``: Slurm jobs (``slurm``: submitit's parameters), waited for unless ``detach``.
+    Runs that fail are raised together (``schedule.StudyFailed``) once the others are done. ``progress``:
     a tqdm bar; ``report``: where progress lines go (a stream or a file path, ``Progress``; None: none)."""
+    from xltlib.experiment import schedule
+
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
     if executor not in ("local", "slurm", "submitit-local"):
         raise ConfigError(f"executor {executor!r} is not one of local, slurm, submitit-local")
+    if detach and executor != "slurm":
+        raise ConfigError("--detach needs --executor slurm: local runs end with the process that runs them")
     out = Path(out)
     _writable(out, "--out")
     runs = study.runs()
     todo = [r for r in runs if not is_done(out, r.id)]
+    counts = {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": 0, "skipped": 0, "already_queued": 0}
     if not todo:
-        return {"runs": len(runs), "already_done": len(runs), "ran": 0}
+        schedule.write_skipped(out, {})
+        return counts
     study.backend.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
-    study.backend.preflight(sorted({x for r in todo for x in r.reads() + r.phase1_reads()}),
-                            {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()})
+    problems, skips = _skips(study, todo)
+    if problems and not skip_missing:
+        raise ConfigError(f"{len(problems)} split(s) the study needs cannot be read, so {len(skips)} of its "
+                          f"{len(todo)} runs to do cannot run; nothing was trained. --skip-missing runs the "
+                          "others and lists these:\n  - "
+                          + "\n  - ".join(f"{t} {lang}/{split}: {why}" for (t, lang, split), why in problems.items()))
+    schedule.write_skipped(out, skips)
+    todo = [r for r in todo if r.id not in skips]
+    counts["skipped"] = len(skips)
     (out / "study.json").write_text(json.dumps(dataclasses.asdict(study), indent=1, default=list))
-    todo_groups = groups(todo)
-    with Progress(study.name, len(todo), report, progress) as bar:
-        if executor == "local" and workers > 1 and len(todo_groups) > 1:
-            study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
-            _run_pool(todo_groups, out, min(workers, len(todo_groups)), bar)
-        elif executor == "local":
-            _run_local(todo_groups, out, bar)
+    training: dict[str, str] = {}
+    held: set[str] = set()
+    if executor == "slurm":
+        held, training = schedule.active(out, study)
+        counts["already_queued"] = len([r for r in todo if r.id in held])
+        todo = [r for r in todo if r.id not in held]
+    phase1_units, group_units = schedule.plan_units(groups(todo), out, training)
+    with Progress(study.name, len(todo), report, progress and not detach) as bar:
+        if executor == "local":
+            if workers > 1 and len(phase1_units) + len(group_units) > 1:
+                study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
+            failures = schedule.run_local(phase1_units, group_units, out, workers, bar, share_gpus)
         else:
-            import submitit
-
-            folder = out / "submitit"
-            ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
-            ex.update_parameters(**(slurm or {}))
-            jobs = ex.map_array(execute_group, todo_groups, [out] * len(todo_groups))
-            for job, group in zip(jobs, todo_groups):
-                job.result()  # re-raises a failed run's error
-                bar.update(len(group))
-    return {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": len(todo)}
+            study.backend.base_model()  # a toy model is pretrained (or weights imported) once, before the jobs
+            schedule.submit(phase1_units, group_units, out, executor, slurm or {}, training)
+            if detach:
+                counts["submitted"] = len(todo)
+                return counts
+            failures = schedule.wait_all(out, study, {r.id for r in todo} | held, bar)
+    counts["ran"] = len(todo) - len(set(failures) - held)
+    if failures:
+        raise schedule.StudyFailed(failures)
+    return counts
