@@ -3,14 +3,15 @@
 # make check    - the inner loop (meant for < 3 min on 2 cores): unit tests and doctests, no notebooks, no test marked slow
 # make rehearsal - the xtreme study and all six notebooks on a Hub mirror with random-weight models
 # make real-cpu  - real weights (multilingual-e5-small) on real data on a CPU: docs/real_cpu.md
+# make slurm     - start a real one-node Slurm cluster with accounting here (root; idempotent): scripts/slurm-up.sh
 # Both bootstrap .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# CPU wheel on machines without a GPU; override for CUDA, e.g. `make setup TORCH=torch==2.13.0`
+# any torch >= 2.6, e.g. make setup TORCH=torch==2.6.0 (PyPI's Linux wheels are CUDA builds and run on CPUs too)
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup test check reports rehearsal real-cpu lab clean
+.PHONY: setup test check reports rehearsal real-cpu lab clean slurm
 
 setup: $(VENV)/.installed
 
@@ -41,6 +42,9 @@ real-cpu: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu.yaml --out reports/runs/real-cpu --workers 2
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu_random.yaml --out reports/runs/real-cpu-random --workers 2
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu.yaml --only 00_xstilts_main_table
+
+slurm:
+	bash scripts/slurm-up.sh
 
 lab: setup
 	$(PY) -m ipykernel install --user --name xltlib --display-name "xltlib (.venv)"

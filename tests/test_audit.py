@@ -59,7 +59,7 @@ def test_xquad_oracle_ceiling(records, lang):
 
 def test_xquad_de_loses_only_an_answer_that_ends_inside_a_sentencepiece_piece(records, tokenizer):
     """The excerpt's de ceiling is 59/60 = 98.33: "Manning" (in "Mannings") is no sequence of XLM-R tokens.
-    On the whole XQuAD de file (1,190 questions) the ceiling is 99.41 (docs/data.md)."""
+    On the whole XQuAD de file (1,190 questions) the ceiling is 99.41 (docs/benchmarks.md, 'XTREME's download folder: the audit's oracle ceiling')."""
     data = load_examples("xquad", "de", "test", source=XTREME)
     answers = oracle_answers(featurize(data.task, data.examples, tokenizer))
     lost = [(e.answers[0], a) for e, a in zip(data, answers)

@@ -175,7 +175,7 @@ def test_qa_windows_start_128_tokens_apart_with_questions_cut_to_64(tokenizer):
 
 @pytest.mark.parametrize("lang", ["en", "de", "zh"])
 def test_gold_spans_survive_features_and_decoding(tokenizer, lang):
-    """The oracle ceiling (XQuAD: >= 98.5 EM on the whole files, docs/data.md); every question lost here is
+    """The oracle ceiling (XQuAD: >= 98.5 EM on the whole files, docs/benchmarks.md); every question lost here is
     lost for a reason the protocol implies: an answer boundary inside an XLM-R piece ("Manning" in
     "Mannings") or an answer longer than 30 tokens."""
 

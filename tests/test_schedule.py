@@ -4,6 +4,7 @@ pinned to GPUs, phase-1 trainings before the groups that need them, failures tha
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -150,9 +151,23 @@ def test_a_process_that_died_leaves_its_runs_failed_not_running(tmp_path):
     (run,) = study.runs()
     (tmp_path / "study.json").write_text(json.dumps(__import__("dataclasses").asdict(study), default=list))
     unit = schedule.Unit("group", [run], id="local-1")
-    schedule._register(tmp_path, unit, executor="local", state="running", pid=2 ** 22 + 7, host=None)
+    schedule.register(tmp_path, unit, executor="local", state="running", pid=2 ** 22 + 7, host=None)
     (row,) = schedule.status(tmp_path)
     assert row["state"] == "failed" and "ended before it finished" in row["error"]
+
+
+# ------------------------------------------------------------------ xlt reports
+def test_reports_take_the_run_commands_executor_flags(monkeypatch, tmp_path):
+    from xltlib.report import reports
+
+    seen = {}
+    monkeypatch.setattr(reports, "build_reports", lambda *a, **k: seen.update(
+        {v: os.environ.get(v) for v in ("XLT_EXECUTOR", "XLT_SLURM", "XLT_WORKERS")}) or [])
+    for var in ("XLT_EXECUTOR", "XLT_SLURM", "XLT_WORKERS"):
+        monkeypatch.delenv(var, raising=False)
+    assert cli.main(["reports", "--only", "00_xstilts_main_table", "--executor", "slurm", "--slurm",
+                     '{"slurm_partition": "debug"}', "--workers", "3", "--out", str(tmp_path)]) == 0
+    assert seen == {"XLT_EXECUTOR": "slurm", "XLT_SLURM": '{"slurm_partition": "debug"}', "XLT_WORKERS": "3"}
 
 
 # ------------------------------------------------------------------ the plan's wall time

@@ -93,9 +93,9 @@ def test_cli_one_task_gathers_everything_about_it(capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["languages"] == list(get_task("udpos", "xtreme-r").languages) and r["toy"] is True
     assert {s["schema"] for s in r["hub"]["train"]} == {"tagging"} and r["hub"]["train"][0]["columns"] == {"tags": "pos_tags"}
-    assert r["local"]["train"] == ["udpos/<lang>/train.jsonl", "udpos/{split}-{lang}.tsv"]  # normalized, then XTREME's
+    assert r["local"]["train"] == ["udpos/<lang>/train.jsonl", "udpos/train-{lang}.tsv"]  # normalized, then XTREME's
     assert {row["task"] for row in r["sizes"] + r["lengths"]} == {"udpos"} and r["sizes"] and r["lengths"]
     assert main(["tasks", "ccg"]) == 0
     out = capsys.readouterr().out
-    assert "local directory train: ccg/<lang>/train.jsonl or ccg/{split}.tsv" in out and "toy world: generated" in out
+    assert "local directory train: ccg/<lang>/train.jsonl or ccg/train.tsv" in out and "toy world: generated" in out
     assert main(["tasks", "nope"]) == 2 and "unknown task 'nope'" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
     def local(split):  # in the order the loader tries them (xltlib.data.local)
         layouts = (TATOEBA_LASER if (spec.name, split) == ("tatoeba", "test") else ()) + \
             (XTREME_LAYOUT.get((spec.name, split)), OTHER_LAYOUT.get((spec.name, split)))
-        return [f"{spec.name}/<lang>/{split}.jsonl"] + [lay.path for lay in layouts if lay]
+        return [f"{spec.name}/<lang>/{split}.jsonl"] + [lay.path.replace("{split}", split) for lay in layouts if lay]
 
     return {
         "name": spec.name, "title": spec.title, "role": spec.role, "format": spec.format.value,

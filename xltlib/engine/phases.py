@@ -8,6 +8,9 @@ builds the data and models, caches each phase's output and writes the results.
     history = fine_tune_chain(model, training_chain(spec), tokenizer, cfg_for, load, seed)
     scores = zero_shot(model, spec, tokenizer, ["en", "sw"], load)   # {lang: {metric: value}}
 
+Phases 1 and 2 take a ``Checkpointer`` (``xltlib.engine.checkpoint``: resumable after a preemption, finished
+groups and chain steps not trained again) and a tracker (``xltlib.engine.tracking``: live curves).
+
 Model selection (docs/reference.md): early stopping on the English dev set of the data a target trains on
 -- its training task's (XNLI: MNLI; XQuAD and MLQA: SQuAD v1.1; XCOPA: COPA) or its own (PAWS-X, UD-POS,
 PAN-X) -- so that one fine-tuning serves every target that trains on the same data. TyDiQA-GoldP has no
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from xltlib.engine.checkpoint import Checkpointer, load_model_state, model_state
 from xltlib.engine.evaluation import evaluate, evaluate_retrieval
 from xltlib.engine.features import Features, featurize
 from xltlib.engine.multitask import train_multitask
@@ -40,16 +44,30 @@ def phase1_groups(mode: str, tasks) -> list[list[str]]:
 
 def intermediate_training(model, feats: dict[str, Features], groups: list[list[str]], tokenizer,
                           cfg_for: Callable[[str], TrainConfig], sampler: str, temperature: float,
-                          progress: bool = False) -> list[dict]:
+                          progress: bool = False, ckpt: Checkpointer | None = None, tracker=None) -> list[dict]:
     """Phase 1: train ``model`` (its heads already added) on each group of tasks in turn, the tasks of a
     group mixed (``train_multitask``: ``sampler``, ``temperature``) at the recipe of the group's first task.
-    Returns one record per group: its tasks, steps and final loss (the mean of its last 20 losses)."""
+    Returns one record per group: its tasks, steps, final loss (the mean of its last 20 losses) and curve.
+
+    ``ckpt``: group ``i`` checkpoints in ``ckpt.sub(f"group{i}")``, and marks it done there when it
+    completes; a resumed run loads the trained state of finished groups instead of training them again.
+    ``tracker``: each group's curve, tagged ``phase1/`` (one group) or ``phase1/<tasks>/``."""
     history = []
-    for group in groups:
+    for i, group in enumerate(groups):
+        sub = ckpt.sub(f"group{i}") if ckpt is not None else None
+        done = sub.done() if sub is not None else None
+        if done is not None:
+            load_model_state(model, done["model"])
+            history.append(done["record"])
+            continue
+        prefix = "phase1/" if len(groups) == 1 else "phase1/" + "+".join(group) + "/"
         h = train_multitask(model, {t: feats[t] for t in group}, tokenizer, cfg_for(group[0]), sampler,
-                            temperature, progress)
+                            temperature, progress, ckpt=sub, tracker=tracker, log_prefix=prefix)
         last = h["losses"][-20:]
-        history.append({"tasks": group, "steps": h["steps"], "final_loss": sum(last) / len(last)})
+        record = {"tasks": group, "steps": h["steps"], "final_loss": sum(last) / len(last), "curve": h["curve"]}
+        if sub is not None:
+            sub.mark_done({"model": model_state(model), "record": record})
+        history.append(record)
     return history
 
 
@@ -77,19 +95,33 @@ def training_chain(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_
 
 
 def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig],
-                    load: Loader, seed: int = 0) -> dict:
+                    load: Loader, seed: int = 0, ckpt: Checkpointer | None = None, tracker=None,
+                    progress: bool = False) -> dict:
     """Phase 2: a fresh head (named after the chain's last task, ``head_name``) trained on each task of
     ``chain`` (a target's ``training_chain``) in turn: English training data, early stopping on English dev
-    where there is one. ``cfg_for(spec)`` gives each step's recipe. Returns the last step's history."""
+    where there is one. ``cfg_for(spec)`` gives each step's recipe. Returns the last step's history.
+
+    ``ckpt``: step ``i`` checkpoints in ``ckpt.sub(f"step{i}")``, and marks it done there (the trained state
+    and the step's history) when it completes; a resumed run loads finished steps instead of training them
+    again. ``tracker``: each step's curve, tagged ``phase2/<task>/``. ``progress``: a bar per step."""
     head = chain[-1].name
     model.add_head(chain[-1], seed=seed)
     history = {}
-    for step in chain:
+    for i, step in enumerate(chain):
+        sub = ckpt.sub(f"step{i}") if ckpt is not None else None
+        done = sub.done() if sub is not None else None
+        if done is not None:
+            load_model_state(model, done["model"])
+            history = done["history"]
+            continue
         train = load(step.name, "en", "train")
         dev_name = dev_task(step)
         dev = (load(dev_name, "en", "dev").examples, "en") if dev_name else None
         feats = featurize(step, train.examples, tokenizer)
-        history = fine_tune(model, head, feats, tokenizer, cfg_for(step), dev=dev)
+        history = fine_tune(model, head, feats, tokenizer, cfg_for(step), dev=dev, progress=progress, ckpt=sub,
+                            tracker=tracker, log_prefix=f"phase2/{step.name}/")
+        if sub is not None:
+            sub.mark_done({"model": model_state(model), "history": history})
     return history
 
 

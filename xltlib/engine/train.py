@@ -13,6 +13,10 @@ of one per longest sequence; ``compile=True`` then runs the model's forward and 
 width; otherwise Inductor's default mode).
 tests/test_train_step.py checks that the losses stay those of the eager step.
 
+The loops keep their training curve in ``history["curve"]`` (``Curve``), send it to an optional tracker
+(``xltlib.engine.tracking``), and with a ``Checkpointer`` (``xltlib.engine.checkpoint``) save their state
+at step boundaries and resume from it, bit-identically on CPU (tests/test_resume.py).
+
     history = fine_tune(model, "xnli", train_feats, tokenizer, TrainConfig(), dev=(dev_examples, "en"))
 """
 from __future__ import annotations
@@ -121,8 +125,11 @@ class Trainer:
                     model.formats.get(pname.split(".")[1]) is not Format.MLM
                 decay = not (p.ndim < 2 or "LayerNorm" in pname or "layer_norm" in pname)
                 groups.setdefault((head, decay), []).append(p)
-        groups = [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0,
-                   **({"lr": cfg.head_lr} if head else {})} for (head, decay), ps in sorted(groups.items())]
+        keys = sorted(groups)
+        groups = [{"params": groups[k], "weight_decay": cfg.weight_decay if k[1] else 0.0,
+                   **({"lr": cfg.head_lr} if k[0] else {})} for k in keys]
+        # the group whose rate ``lr`` reports: the encoder's (the first group that is not fresh heads')
+        self._encoder_group = next((i for i, (head, _) in enumerate(keys) if not head), 0)
         self.opt = torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.eps, fused=self.device.type == "cuda")
         self.sched = linear_schedule(self.opt, total, cfg.warmup)
         self.wrapped = distributed.wrap(model)
@@ -172,51 +179,138 @@ class Trainer:
             self.losses.extend(values)
         return self.losses
 
+    @property
+    def lr(self) -> float:
+        """The encoder's learning rate for the next step (the fresh heads' may differ: ``head_lr``)."""
+        return self.opt.param_groups[self._encoder_group]["lr"]
+
+    def state_dict(self) -> dict:
+        """Optimizer, schedule, steps and losses (pending losses read first: a checkpoint's)."""
+        self.flush()
+        return {"opt": self.opt.state_dict(), "sched": self.sched.state_dict(), "steps": self.steps,
+                "losses": list(self.losses)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.steps = state["steps"]
+        self.losses[:] = state["losses"]
+        self._pending.clear()
+
+
+class Curve:
+    """The training curve a loop keeps in ``history["curve"]``: a record ``{"step", "loss", "lr"}`` every
+    ``log_every`` steps and at the end (``loss``: the mean of the losses since the previous record; ``lr``:
+    the encoder's rate), and ``"dev": {metric: value}`` on records made at evaluations. Each record also goes
+    to ``tracker`` (``xltlib.engine.tracking``) under ``prefix``: loss and lr, dev metrics as ``dev/<metric>``."""
+
+    def __init__(self, trainer: Trainer, records: list, tracker=None, prefix: str = ""):
+        self.trainer, self.records, self.tracker, self.prefix = trainer, records, tracker, prefix
+
+    def record(self, dev: dict | None = None) -> None:
+        """A record at the trainer's current step (one per step: a second call adds to the first)."""
+        trainer = self.trainer
+        losses = trainer.flush()
+        step = trainer.steps
+        if self.records and self.records[-1]["step"] == step:
+            entry = self.records[-1]
+        else:
+            since = losses[self.records[-1]["step"] if self.records else 0:step]
+            entry = {"step": step, "loss": sum(since) / len(since) if since else None, "lr": trainer.lr}
+            self.records.append(entry)
+            if self.tracker is not None and since:
+                self.tracker.log({"loss": entry["loss"], "lr": entry["lr"]}, step, self.prefix)
+        if dev is not None:
+            entry["dev"] = dict(dev)
+            if self.tracker is not None:
+                self.tracker.log(dict(dev), step, self.prefix + "dev/")
+
+    def at_step(self) -> None:
+        """After each optimizer step: a record every ``log_every`` steps."""
+        if self.trainer.steps % self.trainer.cfg.log_every == 0:
+            self.record()
+
 
 def fine_tune(model, head: str, train: Features, tokenizer, cfg: TrainConfig,
-              dev: tuple[list, str] | None = None, progress: bool = False) -> dict:
+              dev: tuple[list, str] | None = None, progress: bool = False, ckpt=None, tracker=None,
+              log_prefix: str | None = None) -> dict:
     """Train ``model`` on ``train`` through head ``head``; with ``dev=(examples, lang)``, evaluate
     ``cfg.evals_per_epoch`` times per epoch on the task's primary metric (QA: (EM + F1) / 2), stop after
     ``cfg.patience`` evaluations without a better score, and restore the best state at the end.
 
-    Returns the history: steps, train losses, dev scores (step, {metric: value}), best primary score, step.
+    ``ckpt`` (a ``xltlib.engine.checkpoint.Checkpointer``): save the training state when it is due, resume
+    from its saved state, raise ``Preempted`` on a stop request, delete the state when training completes.
+    ``tracker`` (``xltlib.engine.tracking``): loss, lr and dev scores as they come, tagged
+    ``log_prefix`` (default ``phase2/<task>/``).
+
+    Returns the history: steps, train losses, dev scores (step, {metric: value}), best primary score, step,
+    and the curve (``Curve``).
     """
     from tqdm import tqdm
+
+    from xltlib.engine.checkpoint import boundary, load_model_state, model_state, rng_state, set_rng_state
 
     spec = train.spec
     micro, per_epoch, total = step_budget([len(train.items)], cfg)
     trainer = Trainer(model, cfg, total, head)
     eval_every = eval_interval(per_epoch, cfg)
     torch.manual_seed(cfg.seed)
-    history = {"losses": trainer.losses, "dev": [], "best": None, "best_scores": None, "best_step": 0, "steps": 0}
-    best_state, stale, epoch = None, 0, 0
-    bar = tqdm(total=total, desc=f"fine-tune {head}", disable=not progress, mininterval=2, leave=False)
+    history = {"losses": trainer.losses, "dev": [], "best": None, "best_scores": None, "best_step": 0, "steps": 0,
+               "curve": []}
+    curve = Curve(trainer, history["curve"], tracker, f"phase2/{spec.name}/" if log_prefix is None else log_prefix)
+    best_state, stale, epoch, start = None, 0, 0, 0  # (epoch, start): the next micro-batch group to train on
+    what = {"loop": "fine_tune", "head": head, "task": spec.name, "items": len(train.items), "total": total}
+    saved = ckpt.resume(what) if ckpt is not None else None
+    if saved is not None:
+        load_model_state(model, saved["model"])
+        trainer.load_state_dict(saved["trainer"])
+        total, epoch, start, stale = saved["total"], saved["epoch"], saved["start"], saved["stale"]
+        best_state = saved["best_state"]
+        history.update({k: v for k, v in saved["history"].items() if k not in ("losses", "curve")})
+        history["curve"][:] = saved["history"]["curve"]
+        set_rng_state(saved["rng"])
+
+    def state():
+        return {"what": what, "model": model_state(model), "trainer": trainer.state_dict(), "total": total,
+                "epoch": epoch, "start": start, "stale": stale, "best_state": best_state,
+                "history": {k: v for k, v in history.items() if k != "losses"}, "rng": rng_state()}
+
+    bar = tqdm(total=total, initial=trainer.steps, desc=f"fine-tune {head}", disable=not progress, mininterval=2,
+               leave=False)
     dev_feats = featurize(spec, dev[0], tokenizer) if dev is not None else None  # tokenized once
     while trainer.steps < total:
         groups = distributed.shard(batches(train, micro, shuffle=True, seed=cfg.seed * 1000 + epoch))
-        epoch += 1
-        for s in range(0, len(groups), cfg.grad_accum):
+        for s in range(start, len(groups), cfg.grad_accum):
             trainer.step(head, [collate(train, idx, tokenizer.pad_token_id, cfg.pad_multiple)
                                 for idx in groups[s:s + cfg.grad_accum]])
+            start = s + cfg.grad_accum
             bar.update(1)
+            curve.at_step()
             if dev is not None and (trainer.steps % eval_every == 0 or trainer.steps == total):
                 trainer.flush()  # a diverged run stops before it is evaluated
                 scores = evaluate(model, head, spec, dev[0], tokenizer, dev[1], cfg.eval_batch_size, feats=dev_feats)
                 value = spec.primary(scores)
                 history["dev"].append((trainer.steps, scores))
+                curve.record(dev=scores)
                 if history["best"] is None or value > history["best"]:
                     history.update(best=value, best_scores=scores, best_step=trainer.steps)
                     stale = 0
-                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                    best_state = model_state(model)
                 else:
                     stale += 1
                 if cfg.patience is not None and stale >= cfg.patience:
                     total = trainer.steps
             if trainer.steps >= total:
                 break
+            boundary(ckpt, state)
+        else:
+            epoch, start = epoch + 1, 0
     bar.close()
-    trainer.flush()
+    curve.record()
     if best_state is not None:
-        model.load_state_dict(best_state)
+        load_model_state(model, best_state)
     history["steps"] = trainer.steps
+    if ckpt is not None:
+        ckpt.discard()
     return history
+

@@ -18,7 +18,10 @@ import logging
 import os
 import random
 import shutil
+import socket
+import subprocess
 import time
+import traceback
 from collections import defaultdict
 from contextlib import contextmanager
 from functools import lru_cache
@@ -32,6 +35,7 @@ from xltlib.engine.formats import format_of
 from xltlib.engine.model import TransferModel
 from xltlib.engine.phases import dev_task, fine_tune_chain, intermediate_training, phase1_groups, zero_shot
 from xltlib.errors import ConfigError
+from xltlib.experiment import schedule
 from xltlib.experiment.results import is_done, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
@@ -445,6 +449,44 @@ def _skips(study: Study, todo: list[Run]) -> tuple[dict, dict]:
     return problems, skips
 
 
+def execute(unit, out: str | Path, bars: bool = False, wait: bool = True) -> list:
+    """Do one unit of ``xltlib.experiment.schedule`` (a phase-1 training or a group of runs) in this process,
+    a pool worker or a Slurm job, recording it in the study's ledger; returns ``execute_group``'s results
+    (a phase-1 training: []). ``bars``: step bars; ``wait``: see ``execute_group``. In a Slurm job a stop
+    signal (time limit, preemption) saves the training state, requeues the job and ends this process."""
+    from xltlib.engine import checkpoint
+
+    out = Path(out)
+    slurm_job = schedule.slurm_job_id()
+    if slurm_job:
+        checkpoint.install_signal_handlers()
+        unit.id = unit.id or slurm_job  # pickled before its job id was known
+    unit.id = unit.id or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")  # submitit's local cluster: its pid
+    schedule.record(out, unit.id, state="running", pid=os.getpid(), host=socket.gethostname(),
+                    gpu=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    try:
+        if unit.kind == "phase1":
+            phase1(unit.runs[0], out, bars)
+            results = []
+        else:
+            results = execute_group(unit.runs, out, bars, wait)
+    except checkpoint.Preempted as exc:
+        if not slurm_job:
+            raise
+        schedule.record(out, unit.id, state="requeued")
+        log.warning("%s: %s; requeuing Slurm job %s", unit.describe(), exc, slurm_job)
+        subprocess.run(["scontrol", "requeue", slurm_job], check=True, timeout=60)
+        raise SystemExit(-1) from None  # not an Exception: submitit writes no result; the requeued job runs again
+    except Exception as exc:
+        text = traceback.format_exc()
+        schedule.record(out, unit.id, state="failed", error=schedule.last_line(text) or repr(exc))
+        schedule.write_failure(out, unit, text)
+        raise
+    if all(r is not None for r in results):
+        schedule.record(out, unit.id, state="done")
+    return results
+
+
 def run_study(study: Study, out: str | Path, progress: bool = True, executor: str = "local",
               slurm: dict | None = None, workers: int = 1, report=None, skip_missing: bool = False,
               detach: bool = False, share_gpus: bool = False) -> dict:
@@ -458,8 +500,6 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     ``executor="slurm"``: Slurm jobs (``slurm``: submitit's parameters), waited for unless ``detach``.
     Runs that fail are raised together (``schedule.StudyFailed``) once the others are done. ``progress``:
     a tqdm bar; ``report``: where progress lines go (a stream or a file path, ``Progress``; None: none)."""
-    from xltlib.experiment import schedule
-
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers: expected a positive number of processes, got {workers}")
     if executor not in ("local", "slurm", "submitit-local"):
@@ -496,10 +536,10 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
         if executor == "local":
             if workers > 1 and len(phase1_units) + len(group_units) > 1:
                 study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
-            failures = schedule.run_local(phase1_units, group_units, out, workers, bar, share_gpus)
+            failures = schedule.run_local(execute, phase1_units, group_units, out, workers, bar, share_gpus, bars=progress)
         else:
             study.backend.base_model()  # a toy model is pretrained (or weights imported) once, before the jobs
-            schedule.submit(phase1_units, group_units, out, executor, slurm or {}, training)
+            schedule.submit(execute, phase1_units, group_units, out, executor, slurm or {}, training)
             if detach:
                 counts["submitted"] = len(todo)
                 return counts

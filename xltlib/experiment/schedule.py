@@ -30,9 +30,7 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 import time
-import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,44 +105,7 @@ def plan_units(groups: list[list[Run]], out: Path, training: dict[str, str] | No
     return list(phase1.values()), units
 
 
-def execute(unit: Unit, out: str | Path) -> int:
-    """Do one unit (in this process, a pool worker or a Slurm job); returns the runs it finished. In a
-    Slurm job a stop signal saves the training state and requeues the job (module docstring)."""
-    from xltlib.engine import checkpoint
-    from xltlib.experiment import runner
-
-    out = Path(out)
-    slurm_job = _slurm_job_id()
-    if slurm_job:
-        checkpoint.install_signal_handlers()
-        unit.id = unit.id or slurm_job  # pickled before its job id was known
-    unit.id = unit.id or os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")  # submitit's local cluster: its pid
-    _record(out, unit.id, state="running", pid=os.getpid(), host=socket.gethostname(),
-            gpu=os.environ.get("CUDA_VISIBLE_DEVICES"))
-    try:
-        if unit.kind == "phase1":
-            runner.phase1(unit.runs[0], out)
-            done = 0
-        else:
-            results = runner.execute_group(unit.runs, out)
-            done = sum(r is not None for r in results)
-    except checkpoint.Preempted as exc:
-        if not slurm_job:
-            raise
-        _record(out, unit.id, state="requeued")
-        log.warning("%s: %s; requeuing Slurm job %s", unit.describe(), exc, slurm_job)
-        subprocess.run(["scontrol", "requeue", slurm_job], check=True, timeout=60)
-        raise SystemExit(-1)  # not an Exception: submitit writes no result, the requeued job runs again
-    except Exception as exc:
-        text = traceback.format_exc()
-        _record(out, unit.id, state="failed", error=_last_line(text) or repr(exc))
-        write_failure(out, unit, text)
-        raise
-    _record(out, unit.id, state="done")
-    return done
-
-
-def _slurm_job_id() -> str | None:
+def slurm_job_id() -> str | None:
     """This Slurm job's id as ``scontrol`` takes it (an array task's ``<array>_<task>``), or None."""
     if "SLURM_JOB_ID" not in os.environ:
         return None
@@ -170,7 +131,7 @@ def read_ledger(out: str | Path) -> dict[str, dict]:
         return {}
 
 
-def _record(out: Path, unit_id: str, **fields) -> None:
+def record(out: Path, unit_id: str, **fields) -> None:
     """Add ``fields`` to a unit's record (created if new), under a lock: workers and jobs write at once."""
     if not unit_id:
         return
@@ -182,8 +143,8 @@ def _record(out: Path, unit_id: str, **fields) -> None:
         os.replace(tmp, _ledger(out))
 
 
-def _register(out: Path, unit: Unit, **fields) -> None:
-    _record(out, unit.id, kind=unit.kind, runs=unit.run_ids, phase1_key=unit.runs[0].phase1_key,
+def register(out: Path, unit: Unit, **fields) -> None:
+    record(out, unit.id, kind=unit.kind, runs=unit.run_ids, phase1_key=unit.runs[0].phase1_key,
             after=unit.after, what=unit.describe(), submitted=time.time(), **fields)
     for run_id in unit.run_ids if unit.kind == "group" else ():
         (out / "failures" / f"{run_id}.json").unlink(missing_ok=True)
@@ -196,14 +157,14 @@ def write_failure(out: Path, unit: Unit, text: str, log_file: str | None = None)
     path = Path(log_file) if log_file else logs / f"{unit.kind}-{unit.key}.log"
     if not log_file:
         path.write_text(text)
-    record = {"error": _last_line(text), "log": str(path), "unit": unit.id, "time": time.time()}
+    record = {"error": last_line(text), "log": str(path), "unit": unit.id, "time": time.time()}
     failures = out / "failures"
     failures.mkdir(exist_ok=True)
     for run_id in unit.run_ids if unit.kind == "group" else ():
         (failures / f"{run_id}.json").write_text(json.dumps(record))
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     """The line of a log that says what went wrong: the last that names an error, else the last one."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in reversed(lines):
@@ -249,15 +210,17 @@ def _local_ids(units: list[Unit]) -> None:
         unit.id = f"local-{os.getpid()}-{int(time.time())}-{i}"
 
 
-def run_local(phase1: list[Unit], groups: list[Unit], out: Path, workers: int, progress,
-              share_gpus: bool = False) -> dict[str, str]:
-    """Every unit on this machine (module docstring); returns the failed runs, each with its error."""
+def run_local(work, phase1: list[Unit], groups: list[Unit], out: Path, workers: int, progress,
+              share_gpus: bool = False, bars: bool = False) -> dict[str, str]:
+    """Every unit on this machine (module docstring), each done by ``work(unit, out, bars, wait)``
+    (``runner.execute``); returns the failed runs, each with its error. ``bars``: one worker shows each
+    training's step bar (phase 1, phase 2)."""
     _local_ids(phase1 + groups)
     for unit in phase1 + groups:
-        _register(out, unit, executor="local", state="queued", pid=os.getpid(), host=socket.gethostname())
+        register(out, unit, executor="local", state="queued", pid=os.getpid(), host=socket.gethostname())
     if workers > 1 and len(phase1) + len(groups) > 1:
-        return _run_pool(phase1, groups, out, workers, progress, share_gpus)
-    return _run_serial(phase1, groups, out, progress)
+        return _run_pool(work, phase1, groups, out, workers, progress, share_gpus)
+    return _run_serial(work, phase1, groups, out, progress, bars)
 
 
 def _dependents_failed(groups: list[Unit], key: str, why: str, out: Path, failures: dict) -> list[Unit]:
@@ -266,46 +229,38 @@ def _dependents_failed(groups: list[Unit], key: str, why: str, out: Path, failur
     for unit in groups:
         if unit.after == key:
             write_failure(out, unit, f"its phase-1 training failed: {why}")
-            _record(out, unit.id, state="failed", error=f"its phase-1 training failed: {why}")
+            record(out, unit.id, state="failed", error=f"its phase-1 training failed: {why}")
             failures.update({rid: f"phase-1 training failed: {why}" for rid in unit.run_ids})
         else:
             left.append(unit)
     return left
 
 
-def _run_serial(phase1: list[Unit], groups: list[Unit], out: Path, progress) -> dict[str, str]:
+def _run_serial(work, phase1: list[Unit], groups: list[Unit], out: Path, progress, bars: bool) -> dict[str, str]:
     from collections import deque
-
-    from xltlib.experiment import runner
 
     failures: dict[str, str] = {}
     for unit in phase1:
         try:
-            execute(unit, out)
+            work(unit, out, bars)
         except Exception as exc:  # noqa: BLE001 -- recorded, the other units go on
-            groups = _dependents_failed(groups, unit.key, _last_line(str(exc)) or repr(exc), out, failures)
+            groups = _dependents_failed(groups, unit.key, last_line(str(exc)) or repr(exc), out, failures)
     queue = deque(groups)
     while queue:  # a group another process holds goes to the back, and is waited for when nothing else is left
         unit = queue.popleft()
         try:
-            _record(out, unit.id, state="running", pid=os.getpid())
-            results = runner.execute_group(unit.runs, out, wait=not queue)
-        except Exception as exc:  # noqa: BLE001
-            text = traceback.format_exc()
-            write_failure(out, unit, text)
-            _record(out, unit.id, state="failed", error=_last_line(text))
-            failures.update({rid: _last_line(text) or repr(exc) for rid in unit.run_ids})
+            results = work(unit, out, bars, wait=not queue)
+        except Exception as exc:  # noqa: BLE001 -- recorded by ``work``; the other units go on
+            failures.update({rid: last_line(str(exc)) or repr(exc) for rid in unit.run_ids})
             continue
         left = [r for r, res in zip(unit.runs, results) if res is None]
         progress.update(len(unit.runs) - len(left))
         if left:
             queue.append(Unit("group", left, id=unit.id))
-        else:
-            _record(out, unit.id, state="done")
     return failures
 
 
-def _run_pool(phase1: list[Unit], groups: list[Unit], out: Path, workers: int, progress,
+def _run_pool(work, phase1: list[Unit], groups: list[Unit], out: Path, workers: int, progress,
               share_gpus: bool) -> dict[str, str]:
     """Phase-1 trainings first, then each group once its encoder exists, in ``workers`` processes of
     ``cores // workers`` threads each (the tiny toy models do not get faster with more threads: several runs
@@ -325,12 +280,12 @@ def _run_pool(phase1: list[Unit], groups: list[Unit], out: Path, workers: int, p
     failures: dict[str, str] = {}
     waiting: dict[str, list[Unit]] = defaultdict(list)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, slots)) as pool:
-        running = {pool.submit(execute, u, out): u for u in phase1}
+        running = {pool.submit(work, u, out): u for u in phase1}
         for unit in groups:
             if unit.after:
                 waiting[unit.after].append(unit)
             else:
-                running[pool.submit(execute, unit, out)] = unit
+                running[pool.submit(work, unit, out)] = unit
         while running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
@@ -339,21 +294,21 @@ def _run_pool(phase1: list[Unit], groups: list[Unit], out: Path, workers: int, p
                 if unit.kind == "phase1":
                     dependents = waiting.pop(unit.key, [])
                     if error is None:
-                        running.update({pool.submit(execute, u, out): u for u in dependents})
+                        running.update({pool.submit(work, u, out): u for u in dependents})
                     else:
-                        why = _last_line(str(error)) or repr(error)
+                        why = last_line(str(error)) or repr(error)
                         _dependents_failed(dependents, unit.key, why, out, failures)
                 elif error is None:
                     progress.update(len(unit.runs))
                 else:
-                    failures.update({rid: _last_line(str(error)) or repr(error) for rid in unit.run_ids})
+                    failures.update({rid: last_line(str(error)) or repr(error) for rid in unit.run_ids})
     return failures
 
 
 # ------------------------------------------------------------------------------------------ Slurm
-def submit(phase1: list[Unit], groups: list[Unit], out: Path, executor: str, slurm: dict,
+def submit(work, phase1: list[Unit], groups: list[Unit], out: Path, executor: str, slurm: dict,
            training: dict[str, str] | None = None) -> list[Unit]:
-    """Submit the units through submitit: phase-1 trainings as one array, then each encoder's groups as an
+    """Submit the units through submitit, each a job of ``work(unit, out)`` (``runner.execute``): phase-1 trainings as one array, then each encoder's groups as an
     array that starts when that training ended well (Slurm's dependencies). Returns the units submitted,
     each ``id`` its job's. submitit's ``local`` cluster (tests) has no dependencies: its phase-1 jobs are
     waited for before their groups are submitted."""
@@ -372,10 +327,10 @@ def submit(phase1: list[Unit], groups: list[Unit], out: Path, executor: str, slu
             dep = {"dependency": f"afterok:{after_job}", "kill-on-invalid-dep": "yes"} if after_job else {}
             ex.update_parameters(slurm_additional_parameters={**extra, **dep} or None)
         with ex.batch():
-            jobs = [ex.submit(execute, u, out) for u in units]
+            jobs = [ex.submit(work, u, out) for u in units]
         for unit, job in zip(units, jobs):
             unit.id = str(job.job_id)
-            _register(out, unit, executor=executor, state="submitted", job=unit.id, host=socket.gethostname(),
+            register(out, unit, executor=executor, state="submitted", job=unit.id, host=socket.gethostname(),
                       stdout=str(job.paths.stdout), stderr=str(job.paths.stderr),
                       **({"pid": unit.id} if cluster == "local" else {}))
             if cluster == "local":
@@ -532,7 +487,7 @@ def status(out: str | Path, study=None) -> list[dict]:
             if state == "failed":
                 failure = _failure(out, run.id)
                 log_file = failure.get("log") or rec.get("stderr")
-                error = failure.get("error") or _last_line(_read_text(rec.get("stderr"))) or why
+                error = failure.get("error") or last_line(_read_text(rec.get("stderr"))) or why
                 p1 = phase1_of.get(rec.get("phase1_key"))
                 if rec.get("after") and p1 and ustates.get(p1, ("", ""))[0] == "failed":
                     log_file = log_file or ledger[p1].get("stderr")

@@ -316,7 +316,9 @@ _TASKS: list[TaskSpec] = [
     ),
     TaskSpec(
         "ccg", "CCG supertagging", _TAG, "intermediate", ("accuracy",), ("en",), hub={}, epochs=2,
-        notes="CCGbank is licensed: load from a local directory (jiant's JSONL format)",
+        notes="CCGbank is licensed (no public source): put it in a local directory (a study's local_data) as "
+              "ccg/<split>.tsv, one sentence a line, tokens<TAB>tags (both space-separated), with an optional "
+              "ccg/tags_to_id.json (jiant's tag map) fixing the tag order, or as ccg/en/<split>.jsonl records",
     ),
     TaskSpec(
         "commonsenseqa", "CommonsenseQA", _MC, "intermediate", ("accuracy",), ("en",),
