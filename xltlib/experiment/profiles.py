@@ -27,10 +27,12 @@ from xltlib.data.core import MalformedRowWarning, TaskData
 from xltlib.data.hub import HubData
 from xltlib.data.local import LocalData
 from xltlib.data.model_import import is_imported, resolve, wheel_file
+from xltlib.distributed import visible_gpus
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError, DataUnavailableError, NoSourceError, XltError
 from xltlib.hfhub import MIRROR_ENV, is_rehearsal_model, offline
 from xltlib.locking import sha256
+from xltlib.paths import shown
 from xltlib.spec.models import ModelSize, model_size
 from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task
 
@@ -166,7 +168,7 @@ class ToyProfile(Profile):
 
     @property
     def notebook_workers(self) -> int:  # the tiny models use no more than a core each
-        return 1 if self.name == "smoke" else min(4, os.cpu_count() or 1)
+        return 1 if self.name == "smoke" else os.cpu_count() or 1
 
     def source_spec(self, task: str) -> TaskSpec:
         return self.world.spec(task)
@@ -218,12 +220,16 @@ class HubProfile(Profile):
     local_data: str | None = None  # a directory read before the Hub for the splits it holds
 
     @property
+    def notebook_workers(self) -> int:  # one run per visible GPU (xltlib.experiment.schedule pins them)
+        return max(1, len(visible_gpus()))
+
+    @property
     def banner(self) -> str:
         if is_rehearsal_model(self.model):
             return ("**Rehearsal: random weights.** Profile `xtreme`'s code path on real-format data (a local Hub "
                     "mirror) with tiny random-weight stand-ins for XLM-R and a few training steps: these numbers "
                     "prove that the study runs, nothing about transfer. Only real weights can.")
-        data = f"`local_data` {self.local_data} (then the Hub)" if self.local_data else "the Hub"
+        data = f"`local_data` {shown(self.local_data)} (then the Hub)" if self.local_data else "the Hub"
         return f"**Profile `xtreme`** — model `{self.model}` on real XTREME / XTREME-R data from {data}."
 
     def source_spec(self, task: str) -> TaskSpec:
@@ -318,7 +324,7 @@ class HubProfile(Profile):
     def source_of(self, task, lang, split) -> str:
         local = self._local()
         if local is not None and local.holds(task, lang, split, self._benchmark_for(task)):
-            return str(local.root)
+            return shown(local.root)
         return "hub"
 
 

@@ -143,6 +143,15 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
     return str(final)
 
 
+def _stop_point(ckpt: Checkpointer) -> None:
+    """Between a group's steps (after phase 1, before each scoring): a stop request (a Slurm job's time is up)
+    ends the work here; what is saved stays saved and the requeued job goes on from it."""
+    from xltlib.engine.checkpoint import Preempted, stop_requested
+
+    if stop_requested():
+        raise Preempted(ckpt.directory)
+
+
 def tracker(out: Path, name: str):
     """Where a training's curves go live (``$XLT_REPORT_TO``: tensorboard, wandb; ``xlt run --report-to``):
     under ``DIR/tensorboard/<name>``; a tracker that logs nothing by default."""
@@ -281,6 +290,7 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         chain = first.chain()
         history, retries = {}, 0
         ckpt = Checkpointer(out / "checkpoints" / f"{_model_key(first)}.resume")
+        _stop_point(ckpt)
         if chain:
             with tracker(out, _model_key(first)) as track:
                 model, history, retries = guarded_fine_tune(study, encoder, chain, tokenizer, load, first.seed,
@@ -291,6 +301,7 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         trained = time.time() - start
         scored: dict = {}  # runs of a group that score one spec in the same languages read the same numbers
         for i in todo:
+            _stop_point(ckpt)
             run, t0 = runs[i], time.time()
             key = scoring_key(run)
             if key not in scored:

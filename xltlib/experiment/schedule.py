@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltlib.distributed import visible_gpus
 from xltlib.errors import ConfigError, XltError
 from xltlib.experiment.results import is_done
 from xltlib.experiment.study import Run
@@ -174,16 +175,6 @@ def last_line(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------- local executor
-def visible_gpus() -> list[str]:
-    """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` names them (empty: none)."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    import torch
-
-    return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-
-
 def worker_devices(workers: int, share_gpus: bool = False) -> list[str] | None:
     """The GPU each of ``workers`` processes is given (round robin), or None on a machine without GPUs."""
     gpus = visible_gpus()

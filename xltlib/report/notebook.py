@@ -90,8 +90,8 @@ def _study(study: dict):
 
 
 def workers(profile: str) -> int:
-    """Runs at once: ``$XLT_WORKERS``, else the profile's (toy: one per CPU core up to 4, its tiny models do
-    not use more than a core each; smoke: one, too small to gain; xtreme: one GPU)."""
+    """Runs at once: ``$XLT_WORKERS``, else the profile's (toy: one per CPU core, its tiny models do
+    not use more than a core each; smoke: one, too small to gain; xtreme: one per visible GPU)."""
     if os.environ.get("XLT_WORKERS"):
         return int(os.environ["XLT_WORKERS"])
     return make_profile(profile).notebook_workers
@@ -172,3 +172,46 @@ def plan(study: dict) -> pd.DataFrame:
     s = _study(study)
     return pd.DataFrame([{"setup": r.setup.name, "intermediate": r.setup.label,
                           "target": r.target, "seed": r.seed, "run_id": r.id} for r in s.runs()])
+
+
+def curves(runs_dir: str, table: pd.DataFrame) -> pd.DataFrame:
+    """The training curves (``results.load_curves``) of the runs in ``table``, under this study's setup names."""
+    from xltlib.experiment.results import load_curves
+
+    names = table.drop_duplicates("run_id").set_index("run_id")["setup"]
+    found = load_curves(runs_dir)
+    found = found[found.run_id.isin(names.index)].copy()
+    found["setup"] = found.run_id.map(names)
+    return found
+
+
+def plot_curves(found: pd.DataFrame, path: Path | None = None):
+    """Phase 2 per target (columns): the training loss (top) and the English dev score that selects the
+    checkpoint (bottom; the first metric its evaluations record), over optimizer steps, one line per setup
+    (mean over seeds, band: their range)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    phase2 = found[found.phase == "phase2"]
+    targets = sorted(phase2.target.unique())
+    if not targets:
+        return None
+    fig, axes = plt.subplots(2, len(targets), figsize=(3.2 * len(targets), 5), squeeze=False, sharex="col")
+    for j, target in enumerate(targets):
+        part = phase2[phase2.target == target]
+        losses = part.drop_duplicates(["run_id", "step"])
+        sns.lineplot(data=losses, x="step", y="loss", hue="setup", errorbar=("pi", 100), ax=axes[0, j],
+                     legend=j == len(targets) - 1)
+        axes[0, j].set_title(target)
+        dev = part.dropna(subset=["metric"])
+        if not dev.empty:
+            metric = dev.metric.iloc[0]
+            sns.lineplot(data=dev[dev.metric == metric], x="step", y="value", hue="setup", errorbar=("pi", 100),
+                         ax=axes[1, j], legend=False)
+            axes[1, j].set_ylabel(f"English dev {metric}")
+    if targets and axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig

@@ -1,7 +1,7 @@
 """``xlt reports``: execute the research notebooks with Papermill and render them for reading.
 
     $ xlt reports                                   # toy profile, every notebook, into reports/
-    $ xlt reports --profile smoke --only 00_xstilts_main_table -p seeds=[0]
+    $ xlt reports --profile smoke --only 00_xstilts_main_table -p seeds [0]
 
 For each notebook: the executed ``.ipynb``, an HTML page without code cells, its figures and its tidy
 results table (written by the notebook into ``reports/<profile>/``); then ``reports/index.html`` links
@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from xltlib.errors import ConfigError, XltError
+from xltlib.paths import shown
 from xltlib.report.notebook import PROFILE_ENV, PROGRESS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
 
         loaded = load_study(study)  # validated here: a bad field fails before any notebook starts
         profile, target = loaded.profile, out / loaded.name
-        params = {**(params or {}), "study_file": str(Path(study).resolve())}
+        params = {**(params or {}), "study_file": str(Path(study).resolve())}  # shown relative below
         available = [nb for nb in available if "study_file" in notebook_parameters(nb)]
     chosen = [nb for nb in available if not only or nb.stem in only]
     if only and len(chosen) != len(only):
@@ -175,12 +176,17 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
     for i, nb in enumerate(chosen, 1):
         start = time.time()
         executed = target / nb.name
-        parameters = {"profile": profile, "runs_dir": str(out / "runs" / target.name), "out_dir": str(target),
+        # paths as the kernel (working directory: the notebook's folder) reads them, relative where they can be:
+        # an executed notebook holds no absolute path of the machine that ran it
+        parameters = {"profile": profile, "runs_dir": shown(out / "runs" / target.name, nb.parent),
+                      "out_dir": shown(target, nb.parent),
                       **{k: v for k, v in params.items() if k in declared[nb]}}
+        if "study_file" in parameters:
+            parameters["study_file"] = shown(parameters["study_file"], nb.parent)
         _say(report, f"{nb.stem}: started (notebook {i} of {len(chosen)}, profile {profile})")
         try:
             with _explicit_profile(), _progress_lines(nb.stem, report):
-                pm.execute_notebook(str(nb), str(executed), parameters=parameters, cwd=str(nb.parent),
+                pm.execute_notebook(shown(nb, os.getcwd()), shown(executed, os.getcwd()), parameters=parameters, cwd=str(nb.parent),
                                     progress_bar=progress, kernel_name="python3")
         except pm.PapermillExecutionError as exc:
             cause = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""

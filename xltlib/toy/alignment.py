@@ -1,7 +1,7 @@
 """Cross-lingual alignment of a toy encoder, before and after phase 1: does English intermediate training
 keep the languages aligned, and how does that depend on the learning rate and the length of phase 1?
 
-    $ xlt toy alignment --task mnli --lr-ratios 0.5,0.1,0.025 --epochs 1,3,9
+    $ xlt toy alignment --task mnli --lr-ratios 0.5 0.1 0.025 --epochs 1 3 9
     >>> rows = phase1_sweep("base", "mnli", [0.025], [3])   # doctest: +SKIP
 
 Alignment of a language with English is measured on the toy Tatoeba test set (parallel sentences, no names),
