@@ -157,17 +157,32 @@ def test_a_process_that_died_leaves_its_runs_failed_not_running(tmp_path):
 
 
 # ------------------------------------------------------------------ xlt reports
+VARS = ("XLT_EXECUTOR", "XLT_SLURM", "XLT_WORKERS", "XLT_SKIP_MISSING")
+
+
 def test_reports_take_the_run_commands_executor_flags(monkeypatch, tmp_path):
     from xltlib.report import reports
 
     seen = {}
     monkeypatch.setattr(reports, "build_reports", lambda *a, **k: seen.update(
-        {v: os.environ.get(v) for v in ("XLT_EXECUTOR", "XLT_SLURM", "XLT_WORKERS")}) or [])
-    for var in ("XLT_EXECUTOR", "XLT_SLURM", "XLT_WORKERS"):
+        {v: os.environ.get(v) for v in VARS}) or [])
+    for var in VARS:
         monkeypatch.delenv(var, raising=False)
     assert cli.main(["reports", "--only", "00_xstilts_main_table", "--executor", "slurm", "--slurm",
-                     '{"slurm_partition": "debug"}', "--workers", "3", "--out", str(tmp_path)]) == 0
-    assert seen == {"XLT_EXECUTOR": "slurm", "XLT_SLURM": '{"slurm_partition": "debug"}', "XLT_WORKERS": "3"}
+                     '{"slurm_partition": "debug"}', "--workers", "3", "--skip-missing", "--out", str(tmp_path)]) == 0
+    assert seen == {"XLT_EXECUTOR": "slurm", "XLT_SLURM": '{"slurm_partition": "debug"}', "XLT_WORKERS": "3",
+                    "XLT_SKIP_MISSING": "1"}
+
+
+def test_a_reports_data_notes_list_the_skipped_runs():
+    import pandas as pd
+
+    from xltlib.experiment.results import COLUMNS
+    from xltlib.report.notebook import data_notes
+
+    table = pd.DataFrame([{c: None for c in COLUMNS} | {"comparable": True, "metric": "accuracy", "value": 1.0}])
+    table.attrs["skipped"] = [{"setup": "ccg", "target": "xnli", "seed": 0, "reason": "ccg en/train: licensed"}]
+    assert "**skipped run** (ccg / xnli / seed 0): ccg en/train: licensed" in data_notes(table).data
 
 
 # ------------------------------------------------------------------ the plan's wall time

@@ -263,6 +263,11 @@ def _results(args) -> int:
         why = ("no run of its study has finished yet" if (Path(args.dir) / "study.json").exists()
                else "it is not a study's output (no study.json, no results/*.parquet)")
         raise XltError(f"no results in {args.dir}: {why}; `xlt run STUDY.yaml --out {args.dir}` writes them")
+    from xltlib.experiment.schedule import read_skipped
+
+    for skip in read_skipped(args.dir).values():  # not results, but part of the answer: said beside the table
+        print(f"xlt: note: skipped {skip['setup']} / {skip['target']} / seed {skip['seed']}: {skip['reason']}",
+              file=sys.stderr)
     if args.format == "parquet":
         if not args.output:
             raise XltError("xlt results --format parquet: give --output FILE (parquet is not written to a terminal)")
@@ -296,7 +301,8 @@ def _reports(args) -> int:
 
     # the notebooks' kernels read where their runs go from the environment (xltlib.report.notebook.run)
     for flag, var, value in (("--executor", "XLT_EXECUTOR", args.executor), ("--slurm", "XLT_SLURM", args.slurm),
-                             ("--workers", "XLT_WORKERS", args.workers)):
+                             ("--workers", "XLT_WORKERS", args.workers),
+                             ("--skip-missing", "XLT_SKIP_MISSING", "1" if args.skip_missing else None)):
         if value is not None:
             if flag == "--slurm":
                 _json_option(flag, value)
@@ -490,6 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: $XLT_SLURM)")
     p.add_argument("--workers", type=int, help="local executor: runs at once, as for xlt run (default: "
                    "$XLT_WORKERS, else the profile's)")
+    p.add_argument("--skip-missing", action="store_true", dest="skip_missing", help="runs whose data cannot be "
+                   "had are skipped and listed in each report's data notes, as for xlt run ($XLT_SKIP_MISSING=1)")
     p.set_defaults(func=_reports)
     p = sub.add_parser("rehearsal", help="rehearse the xtreme study and the notebooks on a Hub mirror with "
                        "random-weight models (proves the plumbing, not the scores)")

@@ -102,17 +102,22 @@ def run(study: dict, runs_dir: str) -> pd.DataFrame:
 
     ``XLT_EXECUTOR=slurm`` submits the runs as Slurm jobs (submitit) and waits for them, with the
     executor parameters in ``XLT_SLURM`` as JSON (e.g. ``{"slurm_partition": "gpu", "gpus_per_node": 1,
-    "timeout_min": 720}``)."""
+    "timeout_min": 720}``). ``XLT_SKIP_MISSING=1`` (``xlt reports --skip-missing``): runs whose data cannot
+    be had are skipped, and ``data_notes`` lists them (``table.attrs["skipped"]``)."""
+    from xltlib.experiment.schedule import read_skipped
+
     s = _study(study)
     executor = os.environ.get("XLT_EXECUTOR", "local")
     slurm = json.loads(os.environ.get("XLT_SLURM", "{}"))
     run_study(s, runs_dir, progress=False, executor=executor, slurm=slurm,
-              workers=workers(s.profile) if executor == "local" else 1, report=os.environ.get(PROGRESS_ENV))
+              workers=workers(s.profile) if executor == "local" else 1, report=os.environ.get(PROGRESS_ENV),
+              skip_missing=os.environ.get("XLT_SKIP_MISSING", "") not in ("", "0"))
     names = {r.id: r.setup.name for r in s.runs()}
     table = load_results(runs_dir)
     table = table[table["run_id"].isin(names)].reset_index(drop=True)
     # a run shared with another study (same setup under another name) is labelled as this study names it
     table["setup"] = table["run_id"].map(names)
+    table.attrs["skipped"] = [{**v, "setup": names[k]} for k, v in read_skipped(runs_dir).items() if k in names]
     return table
 
 
@@ -121,14 +126,15 @@ def data_notes(table: pd.DataFrame):
     published ones, each with its reason (nothing when there is nothing to say)."""
     from IPython.display import Markdown
 
-    notes = notes_of(table)
-    if notes.empty:
+    notes, skipped = notes_of(table), table.attrs.get("skipped", [])
+    if notes.empty and not skipped:
         return Markdown("Every language of every target was scored" + (
             ", on the data published numbers use." if (table["comparable"] == True).all() else "."))  # noqa: E712
     lines = []
     for (kind, note), part in notes.groupby(["kind", "note"], sort=False):
         where = ", ".join(f"{t}/{l}" for t, l in zip(part.target, part.language))
         lines.append(f"- **{kind}** ({where}): {note}")
+    lines += [f"- **skipped run** ({s['setup']} / {s['target']} / seed {s['seed']}): {s['reason']}" for s in skipped]
     return Markdown("**Data notes**\n" + "\n".join(lines))
 
 
