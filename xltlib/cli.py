@@ -11,6 +11,7 @@
             [--share-gpus] [--detach] [--skip-missing] [--report-to tensorboard|wandb]
                                              run or resume a study
     xlt status DIR [--json]                  where every run is: done, queued, running, failed, skipped, todo
+    xlt power DIR [--json]                   per target: spread of paired gains, smallest detectable gain
     xlt results DIR [--format csv|json|parquet]   the study's tidy results table (none there: an error)
     xlt rehearsal [--out rehearsal] [--quick]   the xtreme study and notebooks on a mirror, random weights
     xlt plan STUDY.yaml | --notebook NAME [--profile P] [--gpu H100|H200|A100] [--json]   what it costs
@@ -211,6 +212,18 @@ def _run(args) -> int:
     return 0
 
 
+def _power(args) -> int:
+    from xltlib.experiment.results import load_results
+    from xltlib.report.power import format_report, report, scored_examples
+
+    table = load_results(args.dir)
+    if table.empty:
+        raise XltError(f"no results in {args.dir}: `xlt run STUDY.yaml --out {args.dir}` writes them")
+    frame = report(table, scored_examples(args.dir), args.baseline, args.alpha, args.power)
+    print(frame.to_json(orient="records", indent=1) if args.json else format_report(frame, args.alpha, args.power))
+    return 0
+
+
 def _status(args) -> int:
     from xltlib.experiment.schedule import print_status
 
@@ -229,9 +242,24 @@ def _plan(args) -> int:
     if args.study is not None and args.profile is not None:
         raise ConfigError("xlt plan: --profile goes with --notebook; a study file names its own profile")
     if args.study is not None:
-        plan = plan_study(load_study(args.study), gpu=args.gpu, gpus=args.gpus)
-        print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
+        study = load_study(args.study)
+        plan = plan_study(study, gpu=args.gpu, gpus=args.gpus)
+        if not args.pilot:
+            print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
+            return 0
+        from xltlib.experiment.results import load_results
+        from xltlib.report.power import format_report, report, scored_examples
+
+        frame = report(load_results(args.pilot), scored_examples(args.pilot), seeds=len(study.seeds))
+        frame = frame[frame.target.isin(study.targets)]
+        if args.json:
+            print(json.dumps({**plan.to_json(), "power": json.loads(frame.to_json(orient="records"))}, indent=1))
+        else:
+            print(format_plan(plan) + f"\n\n  power with {len(study.seeds)} seed(s), from the spread of the pilot "
+                  f"{args.pilot}:\n" + "\n".join("  " + line for line in format_report(frame).splitlines()))
         return 0
+    if args.pilot:
+        raise ConfigError("xlt plan: --pilot goes with a study file")
     made = build(args.notebook, args.profile or "toy").studies  # notebook 04: one study per model
     plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu, gpus=args.gpus) for s in made]
     print(json.dumps([p.to_json() for p in plans], indent=1) if args.json
@@ -518,8 +546,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")
     p.add_argument("--gpus", type=int, default=1, help="the study's wall time on this many GPUs, phase-1 "
                    "trainings first and each fine-tuning once its encoder exists (default 1)")
+    p.add_argument("--pilot", metavar="DIR", help="a pilot study's output: the smallest gain this study's seeds "
+                   "can detect per target, from the pilot's spread of paired gains (xlt power)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_plan)
+    p = sub.add_parser("power", help="what a study's design can detect: per target, the spread of paired gains "
+                       "over the baseline, the smallest detectable gain, the seeds and examples 1, 2, 5 points need")
+    p.add_argument("dir", help="the study's output directory (xlt run --out)")
+    p.add_argument("--baseline", default="baseline", help="the setup gains are paired against (default baseline)")
+    p.add_argument("--alpha", type=float, default=0.05, help="the two-sided test's level (default 0.05)")
+    p.add_argument("--power", type=float, default=0.8, help="the probability of detecting the gain (default 0.8)")
+    p.add_argument("--json", action="store_true", help="one JSON record per target and group")
+    p.set_defaults(func=_power)
     p = sub.add_parser("results", help="print a study directory's results (CSV by default)")
     p.add_argument("dir", help="the study's output directory (xlt run --out)")
     p.add_argument("--format", choices=["csv", "json", "parquet"], default="csv", help="csv (default), json (one "
