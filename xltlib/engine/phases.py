@@ -96,10 +96,11 @@ def training_chain(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_
 
 def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[TaskSpec], TrainConfig],
                     load: Loader, seed: int = 0, ckpt: Checkpointer | None = None, tracker=None,
-                    progress: bool = False) -> dict:
+                    progress: bool = False, dev_of: Callable[[TaskSpec], str | None] = dev_task) -> dict:
     """Phase 2: a fresh head (named after the chain's last task, ``head_name``) trained on each task of
-    ``chain`` (a target's ``training_chain``) in turn: English training data, early stopping on English dev
-    where there is one. ``cfg_for(spec)`` gives each step's recipe. Returns the last step's history.
+    ``chain`` (a target's ``training_chain``) in turn: English training data, early stopping on the English
+    dev set of task ``dev_of(step)`` where there is one (None: a fixed budget, the last checkpoint).
+    ``cfg_for(spec)`` gives each step's recipe. Returns the last step's history.
 
     ``ckpt``: step ``i`` checkpoints in ``ckpt.sub(f"step{i}")``, and marks it done there (the trained state
     and the step's history) when it completes; a resumed run loads finished steps instead of training them
@@ -115,7 +116,7 @@ def fine_tune_chain(model, chain: list[TaskSpec], tokenizer, cfg_for: Callable[[
             history = done["history"]
             continue
         train = load(step.name, "en", "train")
-        dev_name = dev_task(step)
+        dev_name = dev_of(step)
         dev = (load(dev_name, "en", "dev").examples, "en") if dev_name else None
         feats = featurize(step, train.examples, tokenizer)
         history = fine_tune(model, head, feats, tokenizer, cfg_for(step), dev=dev, progress=progress, ckpt=sub,

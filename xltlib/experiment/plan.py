@@ -31,10 +31,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from xltlib.data.slices import parse as parse_split
 from xltlib.engine.features import featurize
 from xltlib.engine.formats import format_of
 from xltlib.engine.multitask import sampling_probabilities
-from xltlib.engine.phases import dev_task, phase1_groups
+from xltlib.engine.phases import phase1_groups
 from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
 from xltlib.experiment.runner import cut_size, groups, load_tokenizer, scoring_key, subsample_size
@@ -183,11 +184,12 @@ def _phase2(study, run, counts) -> list[Part]:
     chain, parts = run.chain(), []
     key = "+".join(s.name for s in chain)
     for step in chain:
-        s = counts.split(step, "en", "train")
+        part = parse_split(study.train_split_of(step.name))  # the study's train_split (a slice of a split)
+        s = _sliced(counts.split(step, "en", part.split), part)
         s = s.cut(cut_size(s.examples, study.target_size_of(step.name)))  # the study's target_size
         parts.append(Part("phase2", key, format_of(step).shape, "train",
                           _trained(study, {step.name: s}, step, run.seed, None)[step.name], s.assumed))
-        if dev_task(step):
+        if study.dev_task_of(step):
             cfg = study.train_config(step, run.seed)
             _, per_epoch, total = step_budget([max(1, round(s.items))], cfg)
             evals = math.ceil(total / eval_interval(per_epoch, cfg))  # every interval, and after the last step
@@ -201,10 +203,18 @@ def _phase2(study, run, counts) -> list[Part]:
 def _evaluation(study, run, counts) -> list[Part]:
     """Each target's test sets in every language, and BUCC's dev threshold pass: ``Run.reads()`` after the
     chain's own reads."""
-    spec = run.spec
+    spec, part = run.spec, parse_split(run.eval_split)
     return [Part("eval", spec.name, format_of(spec).shape, "eval", s.tokens, s.assumed)
-            for s in (_scored(study, spec, counts.split(spec, lang, split))
+            for s in (_scored(study, spec, _sliced(counts.split(spec, lang, split), part if split == part.split else None))
                       for _, lang, split in run.reads()[len(run.chain_reads()):])]
+
+
+def _sliced(s: Split, part) -> Split:
+    """The examples of a split that a slice keeps (None or the whole split: all)."""
+    if part is None or part.whole:
+        return s
+    lo, hi = part.bounds(s.examples)
+    return s.cut(max(0, hi - lo))
 
 
 def _scored(study, spec: TaskSpec, s: Split) -> Split:

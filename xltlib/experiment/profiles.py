@@ -27,6 +27,7 @@ from xltlib.data.core import MalformedRowWarning, TaskData
 from xltlib.data.hub import HubData
 from xltlib.data.local import LocalData
 from xltlib.data.model_import import is_imported, resolve, wheel_file
+from xltlib.data.slices import parse as parse_split
 from xltlib.distributed import visible_gpus
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError, DataUnavailableError, NoSourceError, XltError
@@ -313,8 +314,9 @@ class HubProfile(Profile):
         return problems
 
     def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
-        source = self.source_of(spec.name, lang, split)
-        notes = [f"scored on the {split} split, not the test split published numbers use" if split != "test" else "",
+        source = self.source_of(spec.name, lang, parse_split(split).split)
+        notes = [f"scored on {'the ' + split + ' split' if parse_split(split).whole else 'the slice ' + split}, "
+                 "not the test split published numbers use" if split != "test" else "",
                  f"fine-tuned on {spec.train_task}, not on the benchmark's training data"
                  if spec.train_task != get_task(spec.name).train_task else "",
                  spec.hub_caveat if source == "hub" else ""]

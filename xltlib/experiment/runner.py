@@ -28,12 +28,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from xltlib import distributed
+from xltlib.data.slices import parse as parse_split
 from xltlib.engine.checkpoint import Checkpointer
 from xltlib.engine.evaluation import predict
 from xltlib.engine.features import featurize
 from xltlib.engine.formats import format_of
 from xltlib.engine.model import TransferModel
-from xltlib.engine.phases import dev_task, fine_tune_chain, intermediate_training, phase1_groups, zero_shot
+from xltlib.engine.phases import fine_tune_chain, intermediate_training, phase1_groups, zero_shot
 from xltlib.errors import ConfigError
 from xltlib.experiment import schedule
 from xltlib.experiment.results import is_done, write_rows
@@ -180,12 +181,16 @@ def write_curves(out: Path, run: Run, phase2: dict) -> None:
 
 # ------------------------------------------------------------------------------------- phases 2, 3
 def loader(study: Study, seed: int = 0):
-    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's); English training sets
+    """``load(task, lang, split) -> TaskData`` over the study's data (the profile's); a split may be a slice
+    (``xltlib.data.slices``: ``eval_split``), and "train" is a task's ``train_split``; English training sets
     cut to the study's ``target_size`` (the same examples for every setup of a seed: paired comparisons),
     dev and test sets of tasks other than retrieval to their first ``eval_size`` examples (parallel sets keep
     the same items in every language)."""
     def load(task: str, lang: str, split: str):
-        data = study.backend.load(task, lang, split)
+        part = parse_split(study.train_split_of(task) if split == "train" else split)
+        data = study.backend.load(task, lang, part.split)
+        if not part.whole:  # by position: the same items in every language of a set translated item by item
+            data = dataclasses.replace(data, examples=part.take(data.examples))
         if split == "train" and study.target_size_of(task) is not None:
             return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size_of(task), seed, lang))
         if split != "train" and study.eval_size is not None and data.task.format is not Format.RETRIEVAL:
@@ -216,11 +221,12 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
 
         try:
             history = fine_tune_chain(model, chain, tokenizer, cfg_for, load, s, progress=progress, tracker=tracker,
-                                      ckpt=None if ckpt is None else ckpt.sub(f"attempt{attempt}"))
+                                      ckpt=None if ckpt is None else ckpt.sub(f"attempt{attempt}"),
+                                      dev_of=study.dev_task_of)
         except FloatingPointError as exc:
             log.warning("%s: %s; retrying with seed %d, lr halved", chain[-1].name, exc, s + 1000)
             continue
-        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, chain[-1], tokenizer, load):
+        if attempt + 1 < MAX_ATTEMPTS and collapsed(model, chain[-1], tokenizer, load, study.dev_task_of(chain[-1])):
             log.warning("%s: predictions on English dev collapsed to one class; retrying with seed %d, lr halved",
                         chain[-1].name, s + 1000)
             continue
@@ -228,9 +234,9 @@ def guarded_fine_tune(study: Study, encoder: str, chain: list[TaskSpec], tokeniz
     raise FloatingPointError(f"{chain[-1].name}: training diverged in all {MAX_ATTEMPTS} attempts")
 
 
-def collapsed(model, spec: TaskSpec, tokenizer, load) -> bool:
-    """Classification / choice models that predict the same class for every English dev example."""
-    name = dev_task(spec)
+def collapsed(model, spec: TaskSpec, tokenizer, load, name: str | None) -> bool:
+    """Classification / choice models that predict the same class for every English dev example (of task
+    ``name``: the one that selects the model; None: no such set, nothing to check)."""
     if not format_of(spec).picks_one or name is None:
         return False
     dev = load(name, "en", "dev").examples
@@ -249,8 +255,11 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
             "world": ", ".join(f"{k}={v}" for k, v in study.world), "engine": ENGINE, "wall_time": wall,
             "retries": retries}
     rows = []
+    trained = [f"{s.name} {study.train_split_of(s.name)}" for s in run.chain() if study.train_split_of(s.name) != "train"]
     for lang, scores in per_lang.items():
         source, comparable, note = backend.provenance(spec, lang, run.eval_split)
+        if trained:  # English items of a split the benchmark scores: never its published setting
+            comparable, note = False, "; ".join(x for x in (note, f"fine-tuned on {', '.join(trained)} (English)") if x)
         rows += [{**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": metric,
                   "value": float(value), "data": source, "comparable": comparable, "note": note}
                  for metric, value in scores.items()]
@@ -441,19 +450,19 @@ def _skips(study: Study, todo: list[Run]) -> tuple[dict, dict]:
     """The data check before training: ``(problems, skips)``. ``problems``: every split that stops a run,
     with why; ``skips``: each such run (and each run none of whose languages can be read), with why."""
     reads = sorted({x for r in todo for x in r.reads() + r.phase1_reads()})
-    scored = {(r.spec.name, lang, r.eval_split) for r in todo for lang in r.languages()}
+    scored = {(r.spec.name, lang, r.eval_base) for r in todo for lang in r.languages()}
     found = study.backend.unreadable(reads, scored)
     problems = {k: u.reason for k, u in found.items() if u.blocking}
     skips = {}
     for run in todo:
         bad = [f"{t} {lang}/{split}: {problems[t, lang, split]}" for t, lang, split in run.reads() + run.phase1_reads()
                if (t, lang, split) in problems]
-        scored_langs = [lang for lang in run.languages() if (run.spec.name, lang, run.eval_split) not in found]
+        scored_langs = [lang for lang in run.languages() if (run.spec.name, lang, run.eval_base) not in found]
         if not bad and not scored_langs:
             bad = [f"none of {run.target}'s {len(run.languages())} language(s) can be read on the "
                    f"{run.eval_split} split"]
             problems[run.target, "*", run.eval_split] = bad[0] + " (" + "; ".join(
-                sorted({found[run.spec.name, lang, run.eval_split].reason for lang in run.languages()})[:3]) + ")"
+                sorted({found[run.spec.name, lang, run.eval_base].reason for lang in run.languages()})[:3]) + ")"
         if bad:
             skips[run.id] = {"setup": run.setup.name, "target": run.target, "seed": run.seed,
                              "reason": "; ".join(dict.fromkeys(bad))}

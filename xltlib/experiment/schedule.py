@@ -499,7 +499,7 @@ def study_of(out: str | Path):
     if not path.exists():
         raise ConfigError(f"{out} holds no study (no study.json): `xlt run STUDY.yaml --out {out}` starts one")
     data = json.loads(path.read_text())
-    for key in ("world", "train_on", "eval_split", "target_size"):  # (key, value) pairs, held as lists
+    for key in ("world", "train_on", "eval_split", "train_split", "target_size"):  # pairs, held as lists
         if isinstance(data.get(key), list):
             data[key] = {k: v for k, v in data[key]}
     return study_from_dict(data, str(path))

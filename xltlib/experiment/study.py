@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from xltlib.data.slices import parse as parse_split
 from xltlib.engine.phases import dev_task, training_chain
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError
@@ -103,6 +104,10 @@ class Study:
     # (e.g. {udpos: dev} where the test labels are blanked, as in XTREME's download folder)
     train_on: tuple[tuple[str, str], ...] = ()
     eval_split: tuple[tuple[str, str], ...] = ()
+    # per English training task (YAML: a mapping), the split (or slice, ``xltlib.data.slices``) phase 2 trains on
+    # instead of its train split, e.g. {xnli: "dev[:50%]"} with eval_split {xnli: "dev[50%:]"}: zero-shot from
+    # English dev items, scored on the other items; such a training has no English dev set to select on
+    train_split: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def backend(self) -> Profile:
@@ -149,6 +154,15 @@ class Study:
         if self.retrieval_prefix is not None:
             retrieval = dataclasses.replace(retrieval, prefix=self.retrieval_prefix)
         return dataclasses.replace(spec, retrieval=retrieval)
+
+    def train_split_of(self, task: str) -> str:
+        """The split (or slice) phase 2 trains ``task`` on: its ``train_split``, else "train"."""
+        return dict(self.train_split).get(task, "train")
+
+    def dev_task_of(self, spec: TaskSpec) -> str | None:
+        """The task whose English dev set selects a model trained on ``spec`` (``phases.dev_task``), or None
+        where the study trains on that dev set (``train_split``): a fixed budget, the last checkpoint."""
+        return None if parse_split(self.train_split_of(spec.name)).split == "dev" else dev_task(spec)
 
     def target_size_of(self, task: str) -> float | None:
         """The cap on ``task``'s English training set in phase 2 (``target_size``), or None."""
@@ -201,8 +215,13 @@ class Run:
 
     @property
     def eval_split(self) -> str:
-        """The split the target's languages are scored on: "test", or the study's ``eval_split`` for it."""
+        """The split (or slice) the target's languages are scored on: "test", or the study's ``eval_split``."""
         return dict(self.study.eval_split).get(self.target, "test")
+
+    @property
+    def eval_base(self) -> str:
+        """The split ``eval_split`` slices (the file a run reads)."""
+        return parse_split(self.eval_split).split
 
     @property
     def phase1_seed(self) -> int:
@@ -219,16 +238,16 @@ class Run:
     def chain_reads(self) -> list[tuple[str, str, str]]:
         out = []
         for step in self.chain():
-            out.append((step.name, "en", "train"))
-            if dev_task(step):
-                out.append((dev_task(step), "en", "dev"))
+            out.append((step.name, "en", parse_split(self.study.train_split_of(step.name)).split))
+            if self.study.dev_task_of(step):
+                out.append((self.study.dev_task_of(step), "en", "dev"))
         return out
 
     def reads(self) -> list[tuple[str, str, str]]:
         """Every (task, language, split) phases 2 and 3 read (phase 1's: ``phase1_reads``)."""
         spec, out = self.spec, self.chain_reads()
         for lang in self.languages():
-            out.append((spec.name, lang, self.eval_split))
+            out.append((spec.name, lang, self.eval_base))
             if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1":
                 out.append((spec.name, lang, "dev"))  # BUCC: the threshold is tuned on dev
         return out
@@ -241,7 +260,9 @@ class Run:
         if not chain:
             return None
         size = {k: v for k, v in (("target_size", [self.study.target_size_of(s.name) for s in chain]),
-                                  ("eval_size", self.study.eval_size)) if v is not None and v != [None] * len(chain)}
+                                  ("train_split", [self.study.train_split_of(s.name) for s in chain]),
+                                  ("eval_size", self.study.eval_size))
+                if v is not None and v != [None] * len(chain) and v != ["train"] * len(chain)}
         return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
                                 "data": self.study.backend.data_key(self.chain_reads()), **size})
 
@@ -255,6 +276,9 @@ class Run:
         sizes = [self.study.target_size_of(s.name) for s in self.chain()]
         if any(v is not None for v in sizes):
             out["target_size"] = sizes
+        trained = [self.study.train_split_of(s.name) for s in self.chain()]
+        if any(v != "train" for v in trained):
+            out["train_split"] = trained
         return out
 
     @property
@@ -330,7 +354,7 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
     for key in ("targets", "languages", "seeds"):
         if key in data:
             data[key] = _tuple(data[key], f"{key}")
-    for key in ("world", "train_on", "eval_split", "target_size"):  # mappings, held as sorted (key, value) pairs
+    for key in ("world", "train_on", "eval_split", "train_split", "target_size"):  # mappings, held as sorted pairs
         if isinstance(data.get(key), dict):
             data[key] = tuple(sorted(data[key].items()))
         elif data.get(key) is None:
@@ -438,8 +462,10 @@ STUDY_CHECKS = {
     "eval_size": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive whole number of examples"),
     "random_weights": _need(lambda v: isinstance(v, bool), "true or false"),
     "train_on": _need(lambda v: _pairs(v), "a mapping of target -> English training task"),
-    "eval_split": _need(lambda v: _pairs(v) and all(x in ("dev", "test") for _, x in v),
-                        "a mapping of target -> dev or test"),
+    "eval_split": _need(lambda v: _pairs(v) and all(_split_ok(x, ("dev", "test")) for _, x in v),
+                        "a mapping of target -> dev or test, or a slice of one (e.g. dev[50%:])"),
+    "train_split": _need(lambda v: _pairs(v) and all(_split_ok(x, ("train", "dev", "test")) for _, x in v),
+                         "a mapping of English training task -> a split or a slice of one (e.g. dev[:50%])"),
     "learning_rate": _need(lambda v: v is None or (_is_number(v) and 0 < v < 1), "a learning rate (0 < lr < 1)"),
 }
 SETUP_CHECKS = {
@@ -454,6 +480,13 @@ SETUP_CHECKS = {
     "epochs": _need(lambda v: v is None or (_is_number(v) and v > 0), "a positive number"),
     "mlm_languages": _need(lambda v: v is None or (v and _strings(v)), "a list of language codes"),
 }
+
+
+def _split_ok(text, splits) -> bool:
+    try:
+        return parse_split(text).split in splits
+    except ValueError:
+        return False
 
 
 def _check_fields(obj, checks: dict, where: str) -> None:
@@ -505,8 +538,9 @@ def validate(study: Study) -> None:
             raise ConfigError(f"target_size: {', '.join(extra)} is no target's English training task; "
                               f"they are: {', '.join(sorted(trained))}")
     for target, split in study.eval_split:
-        if split not in backend.target_spec(target).splits():
-            raise ConfigError(f"eval_split.{target}: {target} has no {split} split")
+        if parse_split(split).split not in backend.target_spec(target).splits():
+            raise ConfigError(f"eval_split.{target}: {target} has no {parse_split(split).split} split")
+    _check_train_split(study)
     if study.languages is not None:
         bad = [l for l in study.languages if l not in all_langs]
         if bad:
@@ -528,6 +562,32 @@ def validate(study: Study) -> None:
     if _is_int(study.retrieval_layer) and layers and study.retrieval_layer > layers:
         raise ConfigError(f"retrieval_layer: {study.retrieval_layer} is deeper than {study.model_name}'s {layers} "
                           f"layers (0 = the embeddings, {layers} or 'last' = the last)")
+
+
+def _check_train_split(study: Study) -> None:
+    """``train_split``'s tasks are trained in phase 2, have the split, and no target scores an item its own
+    training read: a training slice and a scored slice of one set must not overlap (by position, the same
+    in every language of a set translated item by item)."""
+    if not study.train_split:
+        return
+    backend = study.backend
+    chains = {t: Run(study, study.intermediate[0], t, 0).chain() for t in study.targets}
+    trained = {s.name for chain in chains.values() for s in chain}
+    for task, split in study.train_split:
+        if task not in trained:
+            raise ConfigError(f"train_split: {task} is no target's English training task; they are: "
+                              f"{', '.join(sorted(trained))}")
+        base = parse_split(split).split
+        if base != "train" and base not in backend.source_spec(task).splits():
+            raise ConfigError(f"train_split.{task}: {task} has no {base} split")
+    for target, chain in chains.items():
+        scored = parse_split(dict(study.eval_split).get(target, "test"))
+        for step in chain:
+            used = parse_split(study.train_split_of(step.name))
+            if step.name == backend.target_spec(target).name and used.overlaps(scored):
+                raise ConfigError(f"train_split.{step.name} {used} and eval_split.{target} {scored} overlap: "
+                                  f"{target} would score items its fine-tuning trained on (in English, and their "
+                                  "translations); give disjoint slices, e.g. dev[:50%] and dev[50%:]")
 
 
 def _known(get, task: str, where: str) -> TaskSpec:
