@@ -44,7 +44,8 @@ BAD_STUDY = {
     "random_weights": ["no", 0],
     "learning_rate": [0, 2, "fast"],
     "train_on": [{"xnli": "mnli"}, {"udpos": "mnli"}, {"udpos": "nope"}, "x", {"udpos": 3}],
-    "eval_split": [{"udpos": "train"}, {"xnli": "dev"}, "dev"],
+    "eval_split": [{"udpos": "train"}, {"xnli": "dev"}, "dev", {"udpos": "dev[1:2:3]"}],
+    "train_split": [{"udpos": "validation"}, {"mnli": "dev[:50%]"}, "dev", {"udpos": "nope[:5]"}],
 }
 BAD_SETUP = {
     "name": [3, ""],

@@ -213,10 +213,11 @@ def test_collapse_to_one_class_is_detected(tmp_path):
     with torch.no_grad():
         model.heads["mnli"].out.weight.zero_()
         model.heads["mnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
-    assert collapsed(model, spec, tokenizer, loader(study))
+    assert collapsed(model, spec, tokenizer, loader(study), "mnli")
+    assert not collapsed(model, spec, tokenizer, loader(study), None)  # no dev set selects it: nothing to check
     model.heads["mnli"].out.bias.data.zero_()
     model.heads["mnli"].out.weight.data.normal_()
-    assert not collapsed(model, spec, tokenizer, loader(study))
+    assert not collapsed(model, spec, tokenizer, loader(study), "mnli")
 
 
 def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
@@ -305,8 +306,8 @@ def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_pat
 
     seen = {}
 
-    def fake_run_study(study, out, progress, executor, slurm, workers, report):
-        seen.update(executor=executor, slurm=slurm, workers=workers, report=report)
+    def fake_run_study(study, out, progress, executor, slurm, workers, report, skip_missing):
+        seen.update(executor=executor, slurm=slurm, workers=workers, report=report, skip_missing=skip_missing)
 
     monkeypatch.setattr(notebook, "run_study", fake_run_study)
     monkeypatch.setenv("XLT_EXECUTOR", "slurm")
@@ -314,4 +315,4 @@ def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_pat
     monkeypatch.setenv("XLT_PROGRESS", str(tmp_path / "progress.log"))  # xlt reports names the progress file
     notebook.run({"name": "a", "profile": "smoke", "targets": ["tatoeba"], "seeds": [0]}, str(tmp_path))
     assert seen == {"executor": "slurm", "slurm": {"slurm_partition": "gpu", "timeout_min": 60}, "workers": 1,
-                    "report": str(tmp_path / "progress.log")}
+                    "report": str(tmp_path / "progress.log"), "skip_missing": False}
