@@ -108,13 +108,6 @@ class Profile:
         split, or one of ``scored``) and no source holds it: a run lists that language as missing."""
         return {}
 
-    def preflight(self, reads, scored=()) -> None:
-        """One error naming every blocking split of ``unreadable``."""
-        problems = {k: v for k, v in self.unreadable(reads, scored).items() if v.blocking}
-        if problems:
-            raise XltError(f"{len(problems)} split(s) the study needs cannot be read; nothing was trained:\n  - "
-                           + "\n  - ".join(f"{t} {lang}/{split}: {u.reason}" for (t, lang, split), u in problems.items()))
-
 
 # ------------------------------------------------------------------------------------------- toy
 # The toy fine-tuning recipe: epochs per format; the learning rates are the world's (``ToyWorld.lr_ratio``)

@@ -8,7 +8,9 @@ A run's rows are written atomically when it finishes, and a phase-1 encoder when
 interrupted study (Ctrl-C, kill -9) loses at most the runs in progress and resumes where it stopped. A
 process claims a run (a lock file) before computing it, so two ``xlt run`` on the same ``--out`` never
 compute one run twice. Before anything trains, every split the study reads is loaded once (the profile's
-``preflight``): a missing or unusable file fails the study at once, by name.
+``unreadable``): a missing or unusable file fails the study at once, naming every one (``skip_missing``:
+the runs that read it are skipped and listed). Where the work runs, and in what order: ``run_study`` hands
+it to ``xltlib.experiment.schedule``; ``execute`` does one unit of it (a phase-1 training or a group).
 """
 from __future__ import annotations
 
