@@ -198,3 +198,33 @@ def test_plan_gives_the_wall_time_on_n_gpus_from_the_schedule():
     assert many.wall_hours() >= longest  # no faster than the longest chain
     with pytest.raises(ConfigError, match="--gpus"):
         plan_study(study, gpus=0)
+
+
+@pytest.mark.slow
+def test_pool_workers_end_with_a_killed_xlt_run(tmp_path, smoke_cache):
+    """kill -9 of `xlt run --workers 2` leaves no worker running on (no orphan keeps the cores or a GPU)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    study = tmp_path / "s.yaml"
+    study.write_text(json.dumps({**SMOKE, "seeds": [0, 1, 2], "train_scale": 3.0}))
+    proc = subprocess.Popen([sys.executable, "-m", "xltlib.cli", "run", str(study), "--out", str(tmp_path / "o"),
+                             "--workers", "2", "--quiet"], env=os.environ.copy())
+
+    def workers():
+        return [r.get("pid") for r in schedule.read_ledger(tmp_path / "o").values()
+                if r.get("state") == "running" and r.get("pid") != proc.pid]
+
+    end = time.time() + 120
+    while time.time() < end and not workers():
+        time.sleep(0.5)
+    pids = set(workers())
+    assert pids, "no worker started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    end = time.time() + 30
+    while time.time() < end and any(schedule._alive(p, None) for p in pids):
+        time.sleep(0.5)
+    assert not any(schedule._alive(p, None) for p in pids)

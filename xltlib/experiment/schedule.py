@@ -188,12 +188,32 @@ def worker_devices(workers: int, share_gpus: bool = False) -> list[str] | None:
 
 
 def _init_worker(threads: int, slots) -> None:
-    """A pool worker: its share of the CPU threads and, with GPUs, its own device (set before CUDA starts)."""
+    """A pool worker: ended with the process that started it (Linux: no orphan keeps a GPU or the cores after
+    ``xlt run`` is killed), its share of the CPU threads and, with GPUs, its own device (set before CUDA
+    starts)."""
+    _die_with_parent()
     if slots is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slots.get()
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent ends (``prctl(PR_SET_PDEATHSIG)``); elsewhere
+    nothing."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except OSError:
+        log.debug("prctl(PR_SET_PDEATHSIG) is not available: pool workers outlive a killed parent")
+    if os.getppid() == 1:  # the parent ended before the request was made
+        os._exit(1)
 
 
 def _local_ids(units: list[Unit]) -> None:
