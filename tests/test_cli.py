@@ -77,3 +77,15 @@ def test_results_in_json_and_parquet(tmp_path, capsys):
     assert cli.main(["results", str(tmp_path), "--format", "parquet"]) == 2  # not to a terminal
     assert cli.main(["results", str(tmp_path), "--format", "parquet", "--output", str(tmp_path / "t.parquet")]) == 0
     assert pd.read_parquet(tmp_path / "t.parquet").value.tolist() == [50.0]
+
+
+def test_workers_auto_is_one_per_visible_gpu_else_one_per_core(monkeypatch):
+    import os
+
+    parse = lambda: cli.build_parser().parse_args(["run", "s.yaml", "--out", "o", "--workers", "auto"]).workers  # noqa: E731
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,3,5")
+    assert parse() == 3
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert parse() == (os.cpu_count() or 1)
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "s.yaml", "--out", "o", "--workers", "many"])

@@ -267,6 +267,20 @@ def _plan(args) -> int:
     return 0
 
 
+def _workers(text: str) -> int:
+    """``--workers N`` or ``auto`` (one per visible GPU, else one per CPU core)."""
+    import os
+
+    if text == "auto":
+        from xltlib.distributed import visible_gpus
+
+        return len(visible_gpus()) or os.cpu_count() or 1
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or auto, got {text!r}") from None
+
+
 def _json_option(name: str, text: str | None) -> dict:
     from xltlib.errors import ConfigError
 
@@ -481,9 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slurm", metavar="JSON", help="executor slurm: submitit parameters as a JSON object, e.g. "
                    "'{\"slurm_partition\": \"gpu\", \"gpus_per_node\": 1, \"timeout_min\": 720}' "
                    "(the notebooks read the same from XLT_SLURM)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=_workers, default=1,
                    help="local executor: units of work at once, in separate processes, each pinned to one visible "
-                   "GPU where there are GPUs (default 1)")
+                   "GPU where there are GPUs; auto: one per visible GPU, else one per CPU core (default 1)")
     p.add_argument("--share-gpus", action="store_true", dest="share_gpus",
                    help="allow more --workers than visible GPUs (several workers on one GPU)")
     p.add_argument("--detach", action="store_true", help="executor slurm: return once the jobs are queued; "
