@@ -12,7 +12,7 @@ import pytest
 from xltlib import cli
 from xltlib.errors import ConfigError
 from xltlib.experiment import schedule
-from xltlib.experiment.results import is_done, load_results
+from xltlib.experiment.results import is_done, load_curves, load_results
 from xltlib.experiment.runner import run_study
 from xltlib.experiment.study import study_from_dict
 from xltlib.rehearsal import SAMPLE
@@ -138,8 +138,12 @@ def test_a_failed_group_does_not_stop_the_others_and_status_names_it(tmp_path, m
 def test_status_json_on_the_command_line(tmp_path, capsys, smoke_cache):
     study = tmp_path / "s.yaml"
     study.write_text(json.dumps({**SMOKE, "targets": ["udpos"], "intermediate": ["baseline"]}))
-    assert cli.main(["run", str(study), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert cli.main(["run", str(study), "--out", str(tmp_path / "o"), "--quiet", "--report-to", "tensorboard"]) == 0
     capsys.readouterr()
+    curves = load_curves(tmp_path / "o")  # every run keeps its curves beside its results
+    phase2 = curves[curves.phase == "phase2"]
+    assert len(phase2) and phase2.loss.notna().all() and phase2.lr.max() > 0 and phase2.metric.notna().any()
+    assert list((tmp_path / "o" / "tensorboard").glob("p2-*/events.out.tfevents.*"))  # and live, to TensorBoard
     assert cli.main(["status", str(tmp_path / "o"), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["state"] == "done" and {"run_id", "setup", "target", "seed"} <= set(row)
