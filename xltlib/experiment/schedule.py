@@ -504,7 +504,8 @@ def status(out: str | Path, study=None) -> list[dict]:
                     log_file = log_file or ledger[p1].get("stderr")
                     error = f"its phase-1 training failed: {ustates[p1][1]}; " + error
                 row.update(log=log_file, error=error or why)
-            elif state == "queued" and rec.get("after"):
+            elif state == "queued" and rec.get("after") and ustates.get(phase1_of.get(rec["after"]), ("queued",))[0] \
+                    in ("queued", "running"):
                 row["waiting_for"] = "phase-1 training " + (phase1_of.get(rec["after"]) or rec["after"])
             row["state"] = state
         rows.append(row)
