@@ -73,3 +73,9 @@ def test_xlt_power_on_a_toy_study_and_plan_with_a_pilot(tmp_path, capsys, smoke_
     bigger.write_text(json.dumps({**study, "seeds": list(range(10))}))
     assert cli.main(["plan", str(bigger), "--pilot", str(tmp_path / "o")]) == 0
     assert "power with 10 seed(s)" in capsys.readouterr().out
+
+
+def test_a_reports_power_statement_beside_its_answer():
+    text = power.answer(power.report(_table({0: 1.0, 1: 3.0, 2: 2.0})))
+    assert "| xnli | 3 | +2.0 | 1.0 |" in text and f"up to {power.detectable(1.0, 3):.1f} points (xnli)" in text
+    assert "cannot be estimated" in power.answer(power.report(_table({0: 1.0})))

@@ -219,7 +219,9 @@ def _power(args) -> int:
     table = load_results(args.dir)
     if table.empty:
         raise XltError(f"no results in {args.dir}: `xlt run STUDY.yaml --out {args.dir}` writes them")
-    frame = report(table, scored_examples(args.dir), args.baseline, args.alpha, args.power)
+    from xltlib.experiment.schedule import study_of
+
+    frame = report(table, scored_examples(study_of(args.dir)), args.baseline, args.alpha, args.power)
     print(frame.to_json(orient="records", indent=1) if args.json else format_report(frame, args.alpha, args.power))
     return 0
 
@@ -250,7 +252,9 @@ def _plan(args) -> int:
         from xltlib.experiment.results import load_results
         from xltlib.report.power import format_report, report, scored_examples
 
-        frame = report(load_results(args.pilot), scored_examples(args.pilot), seeds=len(study.seeds))
+        from xltlib.experiment.schedule import study_of
+
+        frame = report(load_results(args.pilot), scored_examples(study_of(args.pilot)), seeds=len(study.seeds))
         frame = frame[frame.target.isin(study.targets)]
         if args.json:
             print(json.dumps({**plan.to_json(), "power": json.loads(frame.to_json(orient="records"))}, indent=1))

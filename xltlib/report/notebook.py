@@ -221,3 +221,15 @@ def plot_curves(found: pd.DataFrame, path: Path | None = None):
     if path is not None:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig
+
+
+def power(studies: list[dict], table: pd.DataFrame):
+    """Markdown, beside a report's answer: what this design can detect (``xltlib.report.power``): the spread
+    of zero-shot gains over the baseline, paired by seed, the smallest gain the seeds detect, and what 1, 2
+    and 5 points would take. The studies of one notebook score the same data (notebook 04: one per model)."""
+    from IPython.display import Markdown
+
+    from xltlib.report.power import answer, report, scored_examples
+
+    return Markdown(answer(report(table, scored_examples(_study(studies[0])))))
+

@@ -35,8 +35,6 @@ the sampling variance is binomial and the two scores of a gain independent (uppe
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -133,14 +131,12 @@ def report(table: pd.DataFrame, examples: dict | None = None, baseline: str = "b
     return pd.DataFrame(rows)
 
 
-def scored_examples(out: str | Path) -> dict:
-    """Scored examples per (target, language) of the study in ``out``, read from its data as the runs
-    scored it (its split, after ``eval_size``); a split that cannot be read here is left out."""
+def scored_examples(study) -> dict:
+    """Scored examples per (target, language) of ``study`` (a ``Study``), read from its data as its runs
+    score it (its split or slice, after ``eval_size``); a split that cannot be read here is left out."""
     from xltlib.errors import XltError
     from xltlib.experiment.runner import loader
-    from xltlib.experiment.schedule import study_of
 
-    study = study_of(out)
     load, counts = loader(study), {}
     for run in {(r.target, r.eval_split): r for r in study.runs()}.values():
         for lang in run.languages():
@@ -149,6 +145,35 @@ def scored_examples(out: str | Path) -> dict:
             except XltError:
                 continue
     return counts
+
+
+def answer(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
+    """Markdown for a report, beside its answer: per target, what the zero-shot gains' spread lets the study
+    detect, and what 1, 2 and 5 points would take."""
+    part = frame[frame.group == "zero-shot"]
+    if part.empty:
+        return "**What this design can detect**: no paired gains over the baseline to measure it on."
+    if part.seeds.max() < 2:
+        return ("**What this design can detect**: one seed, so the spread of gains over seeds, and with it the "
+                "smallest gain this design can tell from noise, cannot be estimated; `xlt power` says it for a "
+                "study with two seeds or more.")
+
+    def num(x, fmt="{:.1f}"):
+        return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
+
+    rows = ["| target | seeds | mean gain | sd of gains | of it: examples / seeds | smallest detectable gain | "
+            "seeds for 1 / 2 / 5 points | examples per language for 1 / 2 / 5 points |", "|---|---|---|---|---|---|---|---|"]
+    for r in part.itertuples(index=False):
+        rows.append(f"| {r.target} | {r.seeds} | {num(r.mean_gain, '{:+.1f}')} | {num(r.sd)} | {num(r.item_sd)} / "
+                    f"{num(r.seed_sd)} | {num(r.mde)} | "
+                    + " / ".join(num(getattr(r, f"seeds_for_{d:g}"), "{:.0f}") for d in POINTS) + " | "
+                    + " / ".join(num(getattr(r, f"examples_for_{d:g}"), "{:.0f}") for d in POINTS) + " |")
+    worst = part.sort_values("mde").iloc[-1]
+    return (f"**What this design can detect** (gains over the baseline on the zero-shot languages, paired by seed; "
+            f"two-sided {alpha:.0%}, {power:.0%} power; docs/scoring.md, 'Power'): with these seeds a gain smaller "
+            f"than the smallest detectable one cannot be told from noise — up to {num(worst.mde)} points "
+            f"({worst.target}). The example noise is an upper bound; '–': not reachable by more examples alone, or "
+            "not known here.\n\n" + "\n".join(rows))
 
 
 def format_report(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
