@@ -16,6 +16,7 @@ from xltlib.engine.formats.span_qa import MAX_ANSWER_TOKENS, MAX_QUERY_TOKENS, Q
 from xltlib.engine.formats.tagging import words
 from xltlib.engine.phases import dev_task, training_chain
 from xltlib.experiment.profiles import make_profile
+from xltlib.paths import shown
 from xltlib.rehearsal import SAMPLE
 from xltlib.spec.tasks import get_task
 
@@ -84,7 +85,7 @@ def test_blanked_labels_are_said_and_never_scored(task, lang, split, why):
 def test_a_study_reads_a_blanked_split_from_the_hub_instead(tmp_path):
     profile = make_profile("xtreme", local_data=str(SAMPLE))
     assert profile.source_of("udpos", "ja", "test") == "hub"  # XTREME blanked it
-    assert profile.source_of("udpos", "en", "train") == str(SAMPLE)
+    assert profile.source_of("udpos", "en", "train") == shown(SAMPLE)  # as outputs show it
     assert profile.provenance(get_task("udpos"), "zh")[1:] == (False, get_task("udpos").hub_caveat)
     assert make_profile("xtreme").provenance(get_task("bucc2018"), "zh")[1] is False  # gold pairs only
     assert profile.provenance(get_task("xnli"), "de") == ("hub", True, "")
@@ -113,7 +114,7 @@ def test_local_data_is_checked_for_the_task_a_split_is_read_from(tmp_path):
     assert profile.load("xnli", "en", "train").examples[0].text_a == "a b"
     assert profile.source_of("xnli", "en", "test") == "hub"  # DIR has no XNLI test
     only_xnli = make_profile("xtreme", local_data=str(SAMPLE))  # XTREME's xnli/ holds dev files, no MNLI
-    assert only_xnli.source_of("xnli", "en", "train") == "hub" and only_xnli.source_of("xnli", "de", "dev") == str(SAMPLE)
+    assert only_xnli.source_of("xnli", "en", "train") == "hub" and only_xnli.source_of("xnli", "de", "dev") == shown(SAMPLE)
 
 
 def test_duplicate_ids_are_made_unique_and_counted():
