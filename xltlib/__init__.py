@@ -7,6 +7,8 @@ The Python API, for notebooks and scripts (the ``xlt`` command does the same fro
     xlt.plan(study).to_json()                            # what it costs: runs, trainings, tokens, GPU-hours
     xlt.run_study(study, "runs/toy_small")               # runs what is not done yet; a re-run recomputes nothing
     df = xlt.load_results("runs/toy_small")             # the tidy results table (pandas)
+    xlt.load_curves("runs/toy_small")                    # every run's training curves (pandas)
+    xlt.status("runs/toy_small")                         # where every run is: done, queued, running, failed, ...
 
 The names are looked up when first used, so ``import xltlib`` loads neither torch nor the engine, and
 importing it changes nothing in the process. The README maps the modules.
@@ -19,12 +21,15 @@ from xltlib.version import __version__
 _LAZY = {
     "run_study": ("xltlib.experiment.runner", "run_study"),
     "load_results": ("xltlib.experiment.results", "load_results"),
+    "load_curves": ("xltlib.experiment.results", "load_curves"),
+    "status": ("xltlib.experiment.schedule", "status"),
     "study_from_dict": ("xltlib.experiment.study", "study_from_dict"),
     "Study": ("xltlib.experiment.study", "Study"),
     "Setup": ("xltlib.experiment.study", "Setup"),
 }
 
-__all__ = ["__version__", "load_study", "run_study", "load_results", "plan", "study_from_dict", "Study", "Setup"]
+__all__ = ["__version__", "load_study", "run_study", "load_results", "load_curves", "status", "plan", "study_from_dict",
+           "Study", "Setup"]
 
 
 def load_study(source, name: str = "study"):
