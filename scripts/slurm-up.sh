@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start a real one-node Slurm cluster on this machine, with job accounting (sacct), as root:
 # munge, MariaDB + slurmdbd, slurmctld, slurmd.  Idempotent: returns at once when the cluster is up.
-# Facts behind the settings: /work/shared/reference/SLURM.md.  Stop it with scripts/slurm-down.sh.
+# What it starts and why, and its measured times: docs/cluster.md, docs/benchmarks.md ("Clusters").
+# Stop it with scripts/slurm-down.sh.
 # Environment: SLURM_CLUSTER (default xlt), SLURM_WAIT_S (default 60), SLURM_MEM_MARGIN_MB (default 1024).
 set -euo pipefail
 

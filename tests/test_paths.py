@@ -30,7 +30,8 @@ def _machine_paths(where: str) -> list[str]:
         rel = path.relative_to(ROOT).as_posix()
         if (rel.startswith("reports/real-cpu/")) != (where == "reports/real-cpu"):
             continue
-        if path.suffix not in (".csv", ".ipynb", ".html", ".json", ".md", ".yaml", ".tsv", ".txt") or not path.is_file():
+        if path.suffix not in (".csv", ".ipynb", ".html", ".json", ".md", ".yaml", ".tsv", ".txt", ".py", ".sh") \
+                or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         found += [f"{rel}: {m.group(0)}" for m in MACHINE_PATH.finditer(text)]

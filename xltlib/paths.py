@@ -1,8 +1,8 @@
 """Paths as outputs show them: results, reports and logs that are committed or shared must not hold the
 absolute paths of the machine that made them.
 
-    shown("/home/me/xltlib/data/real")              # "data/real" inside the checkout (else unchanged)
-    shown("/home/me/xltlib/reports/runs", start="/home/me/xltlib/notebooks")   # "../reports/runs"
+    shown(CHECKOUT / "data" / "real")                                  # "data/real" (outside the checkout: as given)
+    shown(CHECKOUT / "reports" / "runs", start=CHECKOUT / "notebooks")   # "../reports/runs"
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The real study rehearsed end to end on 2 CPU cores: everything real but the weights.
 
-    $ xlt rehearsal --out rehearsal            # make rehearsal: the paper's study and all six notebooks
-    $ xlt rehearsal --out /tmp/r --quick       # every target once and every notebook once (the test suite's)
+    $ xlt rehearsal --out rehearsal               # make rehearsal: the paper's study and all six notebooks
+    $ xlt rehearsal --out rehearsal-quick --quick # every target once and every notebook once (the test suite's)
 
 It runs ``examples/xstilts_xtreme.yaml`` (every setup, every target, every language) and the six notebooks
 with ``profile = "xtreme"`` and their ``xtreme`` defaults, on the ``xtreme`` profile's own code path, with

@@ -2,7 +2,7 @@
 
     from xltlib.data.tokenizer import load_tokenizer, real_tokenizer_dir
     tok = load_tokenizer("FacebookAI/xlm-roberta-large")   # Hub id (or cache / XLT_HUB_MIRROR) or model dir
-    tok = load_tokenizer(real_tokenizer_dir("/tmp/xlmr"))   # a directory holding only sentencepiece.bpe.model
+    tok = load_tokenizer(real_tokenizer_dir("xlmr-tokenizer"))   # a directory holding only sentencepiece.bpe.model
 
 A directory with only ``sentencepiece.bpe.model`` (what fairseq ships) has no config for ``AutoTokenizer``
 to read the tokenizer's class from, so it is loaded as ``XLMRobertaTokenizer``, which converts the model
