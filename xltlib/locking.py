@@ -3,6 +3,7 @@ pool, two ``xlt run`` on one directory) build a checkpoint or compute a run once
 
     with file_lock(path) as taken: ...                 # waits for the lock
     with file_lock(path, wait=False) as taken: ...     # taken is False if another process holds it
+    write_atomic(path, text)                           # the file appears whole or not at all
     sha256(path)                                       # the file's SHA-256, hex
     cache_root()                                       # where they are kept: $XLT_CACHE or ~/.cache/xltlib
 """
@@ -34,6 +35,15 @@ def file_lock(path: Path, wait: bool = True):
             yield True
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temp file beside it, then a rename): a reader in
+    another process never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def sha256(path) -> str:

@@ -42,7 +42,7 @@ from xltlib.experiment import schedule
 from xltlib.experiment.results import is_done, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
-from xltlib.locking import file_lock
+from xltlib.locking import file_lock, write_atomic
 from xltlib.spec.tasks import Format, TaskSpec
 from xltlib.version import ENGINE
 
@@ -174,11 +174,7 @@ def write_curves(out: Path, run: Run, phase2: dict) -> None:
               "phase1": [{"tasks": g.get("tasks"), "curve": g.get("curve", [])} for g in phase1],
               "phase2": {"task": run.chain()[-1].name if run.chain() else None, "curve": phase2.get("curve", []),
                          "best_step": phase2.get("best_step")}}
-    path = out / "curves" / f"{run.id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
+    write_atomic(out / "curves" / f"{run.id}.json", json.dumps(record))
 
 
 # ------------------------------------------------------------------------------------- phases 2, 3

@@ -39,7 +39,7 @@ from xltlib.distributed import visible_gpus
 from xltlib.errors import ConfigError, XltError
 from xltlib.experiment.results import is_done
 from xltlib.experiment.study import Run
-from xltlib.locking import file_lock
+from xltlib.locking import file_lock, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,7 @@ def record(out: Path, unit_id: str, **fields) -> None:
     with file_lock(out / "jobs.lock"):
         ledger = read_ledger(out)
         ledger.setdefault(unit_id, {}).update(fields, updated=time.time())
-        tmp = _ledger(out).with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(ledger, indent=1))
-        os.replace(tmp, _ledger(out))
+        write_atomic(_ledger(out), json.dumps(ledger, indent=1))
 
 
 def register(out: Path, unit: Unit, **fields) -> None:

@@ -239,8 +239,9 @@ class Run:
         out = []
         for step in self.chain():
             out.append((step.name, "en", parse_split(self.study.train_split_of(step.name)).split))
-            if self.study.dev_task_of(step):
-                out.append((self.study.dev_task_of(step), "en", "dev"))
+            dev = self.study.dev_task_of(step)
+            if dev:
+                out.append((dev, "en", "dev"))
         return out
 
     def reads(self) -> list[tuple[str, str, str]]:
