@@ -43,7 +43,8 @@ BAD_STUDY = {
     "eval_size": [0, 2.5, "all"],
     "random_weights": ["no", 0],
     "learning_rate": [0, 2, "fast"],
-    "train_on": [{"xnli": "mnli"}, {"udpos": "mnli"}, {"udpos": "nope"}, "x", {"udpos": 3}],
+    "train_on": [{"xnli": "mnli"}, {"udpos": "mnli"}, {"udpos": "nope"}, "x", {"udpos": 3}, {"udpos": []},
+                 {"udpos": ["nope", "udpos"]}],
     "eval_split": [{"udpos": "train"}, {"xnli": "dev"}, "dev", {"udpos": "dev[1:2:3]"}],
     "train_split": [{"udpos": "validation"}, {"mnli": "dev[:50%]"}, "dev", {"udpos": "nope[:5]"}],
 }

@@ -171,6 +171,20 @@ def test_train_on_and_eval_split_are_checked_against_the_tasks():
     assert len({r.phase2_key for r in shared.runs()}) == 1  # XQuAD fine-tuned on TyDiQA shares TyDiQA's
 
 
+def test_train_on_a_list_is_the_whole_chain():
+    base = {"name": "x", "profile": "xtreme", "model": "FacebookAI/xlm-roberta-large", "targets": ["xcopa"]}
+    default, alone = study_from_dict(base), study_from_dict({**base, "train_on": {"xcopa": ["copa"]}})
+    assert [s.name for s in default.runs()[0].chain()] == ["siqa", "copa"]  # XTREME-R's: SIQA, then COPA
+    assert [s.name for s in alone.runs()[0].chain()] == ["copa"]
+    assert alone.runs()[0].id != default.runs()[0].id
+    assert [s.name for s in study_from_dict({**base, "train_on": {"xcopa": ["siqa", "copa"]}}).runs()[0].chain()] \
+        == ["siqa", "copa"]
+    with pytest.raises(ConfigError, match="train_on.xcopa: udpos .* cannot train xcopa"):
+        study_from_dict({**base, "train_on": {"xcopa": ["udpos", "copa"]}})
+    with pytest.raises(ConfigError, match="train_on: expected a mapping"):
+        study_from_dict({**base, "train_on": {"xcopa": []}})
+
+
 def test_runs_scored_straight_from_one_encoder_are_scored_once(tmp_path, monkeypatch, one_thread):
     from xltlib.experiment import runner
 

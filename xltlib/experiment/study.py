@@ -100,9 +100,10 @@ class Study:
     random_weights: bool = False  # the model's architecture and tokenizer, randomly initialized (a control)
     learning_rate: float | None = None  # every fine-tuning's peak rate (default: the profile's recipe)
     # per target (YAML: a mapping), where the data a researcher holds differs from the benchmark's: the English
-    # task it fine-tunes on (e.g. {xquad: tydiqa} without SQuAD), and the split its languages are scored on
-    # (e.g. {udpos: dev} where the test labels are blanked, as in XTREME's download folder)
-    train_on: tuple[tuple[str, str], ...] = ()
+    # task it fine-tunes on (e.g. {xquad: tydiqa} without SQuAD; a list: the whole chain, in order, e.g.
+    # {xcopa: [copa]} without SIQA), and the split its languages are scored on (e.g. {udpos: dev} where the
+    # test labels are blanked, as in XTREME's download folder)
+    train_on: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
     eval_split: tuple[tuple[str, str], ...] = ()
     # per English training task (YAML: a mapping), the split (or slice, ``xltlib.data.slices``) phase 2 trains on
     # instead of its train split, e.g. {xnli: "dev[:50%]"} with eval_split {xnli: "dev[50%:]"}: zero-shot from
@@ -143,8 +144,11 @@ class Study:
         """A target's spec as this study evaluates it: the profile's, with the study's training task for it
         (``train_on``), retrieval layer and prefix."""
         spec = self.backend.target_spec(task)
-        if task in dict(self.train_on):
-            spec = dataclasses.replace(spec, train_task=dict(self.train_on)[task])
+        chain = dict(self.train_on).get(task)
+        if isinstance(chain, tuple):  # the whole chain
+            spec = dataclasses.replace(spec, train_task=chain[-1], train_before=chain[:-1])
+        elif chain is not None:
+            spec = dataclasses.replace(spec, train_task=chain)
         if spec.retrieval is None or (self.retrieval_layer is None and self.retrieval_prefix is None):
             return spec
         retrieval = spec.retrieval
@@ -357,7 +361,7 @@ def study_from_dict(data: dict, name: str = "study") -> Study:
             data[key] = _tuple(data[key], f"{key}")
     for key in ("world", "train_on", "eval_split", "train_split", "target_size"):  # mappings, held as sorted pairs
         if isinstance(data.get(key), dict):
-            data[key] = tuple(sorted(data[key].items()))
+            data[key] = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in data[key].items()))
         elif data.get(key) is None:
             data.pop(key, None)
     study = Study(name=data.pop("name", name), intermediate=setups, **data)
@@ -396,9 +400,12 @@ def _strings(v) -> bool:
     return isinstance(v, tuple) and all(isinstance(x, str) and x for x in v)
 
 
-def _pairs(v) -> bool:
-    return isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(x, str) for x in p)
-                                        for p in v)
+def _pairs(v, chains: bool = False) -> bool:
+    """(str, str) pairs; ``chains``: the second may be a non-empty tuple of str."""
+    def value_ok(x):
+        return isinstance(x, str) or (chains and isinstance(x, tuple) and x and all(isinstance(t, str) for t in x))
+    return isinstance(v, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                                        and value_ok(p[1]) for p in v)
 
 
 def _sizes(v):
@@ -462,7 +469,8 @@ STUDY_CHECKS = {
     "target_size": lambda v: _sizes(v),
     "eval_size": _need(lambda v: v is None or (_is_int(v) and v > 0), "a positive whole number of examples"),
     "random_weights": _need(lambda v: isinstance(v, bool), "true or false"),
-    "train_on": _need(lambda v: _pairs(v), "a mapping of target -> English training task"),
+    "train_on": _need(lambda v: _pairs(v, chains=True),
+                      "a mapping of target -> English training task, or a non-empty list of them (the chain)"),
     "eval_split": _need(lambda v: _pairs(v) and all(_split_ok(x, ("dev", "test")) for _, x in v),
                         "a mapping of target -> dev or test, or a slice of one (e.g. dev[50%:])"),
     "train_split": _need(lambda v: _pairs(v) and all(_split_ok(x, ("train", "dev", "test")) for _, x in v),
@@ -526,12 +534,16 @@ def validate(study: Study) -> None:
         extra = [t for t, _ in getattr(study, field) if t not in study.targets]
         if extra:
             raise ConfigError(f"{field}: {', '.join(extra)} not among the study's targets ({', '.join(study.targets)})")
-    for target, task in study.train_on:
-        spec, train = backend.target_spec(target), _known(backend.source_spec, task, f"train_on.{target}")
-        if train.format is not spec.format or (spec.labels and train.labels != spec.labels) or \
-                "en" not in train.train_languages:
-            raise ConfigError(f"train_on.{target}: {task} ({train.format.value}) cannot train {target} "
-                              f"({spec.format.value}): it needs the same format and labels and English training data")
+    for target, tasks in study.train_on:
+        spec = backend.target_spec(target)
+        for i, task in enumerate(tasks if isinstance(tasks, tuple) else (tasks,)):
+            train = _known(backend.source_spec, task, f"train_on.{target}")
+            last = i == len(tasks) - 1 if isinstance(tasks, tuple) else True
+            if train.format is not spec.format or (last and spec.labels and train.labels != spec.labels) or \
+                    "en" not in train.train_languages:
+                raise ConfigError(f"train_on.{target}: {task} ({train.format.value}) cannot train {target} "
+                                  f"({spec.format.value}): it needs the same format and labels and English "
+                                  f"training data")
     if isinstance(study.target_size, tuple):
         trained = {s.name for t in study.targets for s in Run(study, study.intermediate[0], t, 0).chain()}
         extra = sorted({k for k, _ in study.target_size} - trained)
