@@ -183,6 +183,10 @@ def test_train_on_a_list_is_the_whole_chain():
         study_from_dict({**base, "train_on": {"xcopa": ["udpos", "copa"]}})
     with pytest.raises(ConfigError, match="train_on: expected a mapping"):
         study_from_dict({**base, "train_on": {"xcopa": []}})
+    assert "fine-tuned on copa, not on the benchmark's" in alone.backend.provenance(alone.target_spec("xcopa"), "it")[2]
+    assert "fine-tuned" not in default.backend.provenance(default.target_spec("xcopa"), "it")[2]
+    bucc = study_from_dict({**base, "targets": ["bucc2018"]})
+    assert "threshold tuned on the same dev gold" in bucc.backend.provenance(bucc.target_spec("bucc2018"), "zh", "dev")[2]
 
 
 def test_runs_scored_straight_from_one_encoder_are_scored_once(tmp_path, monkeypatch, one_thread):

@@ -144,7 +144,8 @@ def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: s
     for lang in languages:
         try:
             test = load(spec.name, lang, split).examples
-            dev = load(spec.name, lang, "dev").examples if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1" else None
+            # scored on dev itself: the threshold tuned on the same set (one pass, not two)
+            dev = load(spec.name, lang, "dev").examples if spec.tunes_threshold and split != "dev" else None
         except DataUnavailableError as exc:
             if on_missing is None:
                 raise

@@ -308,10 +308,14 @@ class HubProfile(Profile):
 
     def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
         source = self.source_of(spec.name, lang, parse_split(split).split)
+        chain = (*spec.train_before, spec.train_task)
+        benchmark = (*get_task(spec.name).train_before, get_task(spec.name).train_task)
         notes = [f"scored on {'the ' + split + ' split' if parse_split(split).whole else 'the slice ' + split}, "
                  "not the test split published numbers use" if split != "test" else "",
-                 f"fine-tuned on {spec.train_task}, not on the benchmark's training data"
-                 if spec.train_task != get_task(spec.name).train_task else "",
+                 f"fine-tuned on {'+'.join(chain)}, not on the benchmark's training data"
+                 if chain != benchmark else "",
+                 "its threshold tuned on the same dev gold it is scored on (an upper bound)"
+                 if split == "dev" and spec.tunes_threshold else "",
                  spec.hub_caveat if source == "hub" else ""]
         note = "; ".join(n for n in notes if n)
         return source, not note, note

@@ -253,7 +253,7 @@ class Run:
         spec, out = self.spec, self.chain_reads()
         for lang in self.languages():
             out.append((spec.name, lang, self.eval_base))
-            if spec.format is Format.RETRIEVAL and spec.metrics[0] == "f1":
+            if spec.tunes_threshold:
                 out.append((spec.name, lang, "dev"))  # BUCC: the threshold is tuned on dev
         return out
 

@@ -142,6 +142,11 @@ class TaskSpec:
         """The metrics whose mean is the task's one number per language: QA (EM + F1) / 2, else the first."""
         return ("exact_match", "f1") if self.format is Format.SPAN_QA else self.metrics[:1]
 
+    @property
+    def tunes_threshold(self) -> bool:
+        """Scored with a similarity threshold tuned on its dev split's gold (BUCC's mining F1)."""
+        return self.format is Format.RETRIEVAL and self.metrics[0] == "f1"
+
     def primary(self, scores: dict) -> float:
         """The one number per language: the mean of ``primary_metrics`` in ``scores``."""
         return sum(scores[m] for m in self.primary_metrics) / len(self.primary_metrics)
