@@ -3,6 +3,7 @@ imports without side effects."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,16 @@ def test_profile_names_are_compared_only_in_the_profiles_module():
                           if isinstance(n, ast.Constant) and n.value in ("smoke", "toy", "xtreme")]
                 if names and consts:
                     offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def test_no_decision_compares_a_format_outside_the_format_classes():
+    """Every per-format decision is asked of ``format_of(spec)`` (``TaskFormat``'s traits: trains_head,
+    fresh_head, raw_text, capped_by_eval_size, ...) or of a field of the task's record (threshold_on_dev,
+    open_labels): no comparison with a ``Format`` member or value outside ``xltlib/engine/formats/``."""
+    compare = re.compile(r"(\bis|==|\bis not|!=|\bin)\s+\(?Format\.|Format\.\w+\s+(is|==|!=|in)\b|format\.value\s*(==|!=|in)")
+    offenders = [f"{path.relative_to(PACKAGE)}:{i}" for path in PACKAGE.rglob("*.py") if "formats" not in path.parts
+                 for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if compare.search(line)]
     assert not offenders, offenders
 
 

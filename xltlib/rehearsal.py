@@ -43,7 +43,7 @@ from xltlib.experiment.studies import DEFAULTS
 from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
 from xltlib.report.reports import build_reports, environ, write_index
-from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.spec.tasks import TaskSpec, get_benchmark, get_task, list_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).resolve().parent / "assets" / "xtreme"  # package data (xltlib/assets/README.md)
@@ -116,7 +116,7 @@ def _sampled(spec: TaskSpec, lang: str, split: str, sample: Path) -> list | None
     for task, part in ((spec.name, split), BORROW.get((spec.name, split), (None, None))):
         if task and local.holds(task, lang, part):
             examples = local.load(task, lang, part).examples
-            if spec.format is Format.RETRIEVAL:
+            if not format_of(spec).trains_head:  # retrieval: rows of two roles, all kept
                 return examples
             ok = [e for e in examples if e.validate(spec) is None]
             return ok[:PER_SPLIT] or None

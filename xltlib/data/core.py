@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError, NoSourceError
-from xltlib.spec.tasks import Format, TaskSpec, get_task
+from xltlib.spec.tasks import TaskSpec, get_task
 
 ON_ERROR = ("skip", "raise")
 
@@ -129,7 +129,7 @@ def collect(
         data.skipped[reason] += 1
         first_bad = first_bad or f"row {ref}: {detail}"
     counts = ", ".join(f"{n} {reason}" for reason, n in data.skipped.most_common())
-    if spec.format is Format.TAGGING and not spec.labels and data.examples:  # an open tag set (CCG): the data's
+    if spec.open_labels and not spec.labels and data.examples:  # an open tag set (CCG): the data's
         data.task = dataclasses.replace(spec, labels=tuple(sorted({t for e in data.examples for t in e.tags})))
     if not data.examples:
         if data.skipped:

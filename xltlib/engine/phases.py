@@ -24,10 +24,11 @@ from typing import Callable
 from xltlib.engine.checkpoint import Checkpointer, load_model_state, model_state
 from xltlib.engine.evaluation import evaluate, evaluate_retrieval
 from xltlib.engine.features import Features, featurize
+from xltlib.engine.formats import format_of
 from xltlib.engine.multitask import train_multitask
 from xltlib.engine.train import TrainConfig, fine_tune
 from xltlib.errors import DataUnavailableError
-from xltlib.spec.tasks import Format, TaskSpec, get_task
+from xltlib.spec.tasks import TaskSpec, get_task
 
 Loader = Callable[[str, str, str], object]  # (task, language, split) -> TaskData
 
@@ -86,7 +87,7 @@ def training_chain(spec: TaskSpec, source_spec: Callable[[str], TaskSpec] = get_
     XQuAD and MLQA: SQuAD v1.1; else the target itself); for retrieval, the task fine-tuned before the
     encoder is scored (XTREME-R's Tatoeba: SQuAD v1.1) or nothing (scored from the phase-1 encoder).
     Targets with the same chain share one fine-tuning."""
-    if spec.format is Format.RETRIEVAL:
+    if not format_of(spec).trains_head:
         return [] if spec.encoder_from in ("intermediate", "target") else [source_spec(spec.encoder_from)]
     last = source_spec(spec.train_task) if spec.train_task else spec
     if spec.labels and last.labels and last.labels != spec.labels:
@@ -145,13 +146,13 @@ def zero_shot(model, spec: TaskSpec, tokenizer, languages, load: Loader, head: s
         try:
             test = load(spec.name, lang, split).examples
             # scored on dev itself: the threshold tuned on the same set (one pass, not two)
-            dev = load(spec.name, lang, "dev").examples if spec.tunes_threshold and split != "dev" else None
+            dev = load(spec.name, lang, "dev").examples if spec.threshold_on_dev and split != "dev" else None
         except DataUnavailableError as exc:
             if on_missing is None:
                 raise
             on_missing(lang, exc)
             continue
-        if spec.format is Format.RETRIEVAL:
+        if not format_of(spec).trains_head:
             threshold = None if dev is None else evaluate_retrieval(model, spec, dev, tokenizer, lang)["threshold"]
             scores = evaluate_retrieval(model, spec, test, tokenizer, lang, threshold)
         else:

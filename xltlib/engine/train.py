@@ -29,7 +29,7 @@ import torch
 from xltlib import distributed
 from xltlib.engine.evaluation import autocast, device_of, evaluate, to_device
 from xltlib.engine.features import Features, batches, collate, featurize
-from xltlib.spec.tasks import Format
+from xltlib.engine.formats import format_of
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class Trainer:
         for pname, p in model.named_parameters():
             if p.requires_grad:
                 head = cfg.head_lr is not None and pname.startswith("heads.") and \
-                    model.formats.get(pname.split(".")[1]) is not Format.MLM
+                    format_of(model.formats[pname.split(".")[1]]).fresh_head
                 decay = not (p.ndim < 2 or "LayerNorm" in pname or "layer_norm" in pname)
                 groups.setdefault((head, decay), []).append(p)
         keys = sorted(groups)

@@ -40,7 +40,7 @@ from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
 from xltlib.experiment.runner import cut_size, groups, load_tokenizer, scoring_key, subsample_size
 from xltlib.locking import cache_root
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.spec.tasks import TaskSpec
 from xltlib.toy.pretrain import SIZES, model_key, train_tokenizer
 
 GPUS = ("H100", "H200", "A100")
@@ -219,9 +219,8 @@ def _sliced(s: Split, part) -> Split:
 
 def _scored(study, spec: TaskSpec, s: Split) -> Split:
     """A dev or test split as the runner scores it: its first ``eval_size`` examples (not retrieval)."""
-    if study.eval_size is None or spec.format is Format.RETRIEVAL:
-        return s
-    return s.cut(min(s.examples, study.eval_size))
+    cap = study.eval_size_for(spec)
+    return s if cap is None else s.cut(min(s.examples, cap))
 
 
 @dataclass

@@ -315,7 +315,7 @@ class HubProfile(Profile):
                  f"fine-tuned on {'+'.join(chain)}, not on the benchmark's training data"
                  if chain != benchmark else "",
                  "its threshold tuned on the same dev gold it is scored on (an upper bound)"
-                 if split == "dev" and spec.tunes_threshold else "",
+                 if split == "dev" and spec.threshold_on_dev else "",
                  spec.hub_caveat if source == "hub" else ""]
         note = "; ".join(n for n in notes if n)
         return source, not note, note

@@ -43,7 +43,7 @@ from xltlib.experiment.results import is_done, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
 from xltlib.locking import file_lock, write_atomic
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.spec.tasks import TaskSpec
 from xltlib.version import ENGINE
 
 log = logging.getLogger(__name__)
@@ -191,8 +191,9 @@ def loader(study: Study, seed: int = 0):
             data = dataclasses.replace(data, examples=part.take(data.examples))
         if split == "train" and study.target_size_of(task) is not None:
             return dataclasses.replace(data, examples=_subsample(data.examples, study.target_size_of(task), seed, lang))
-        if split != "train" and study.eval_size is not None and data.task.format is not Format.RETRIEVAL:
-            return dataclasses.replace(data, examples=data.examples[:study.eval_size])
+        cap = study.eval_size_for(data.task)
+        if split != "train" and cap is not None:
+            return dataclasses.replace(data, examples=data.examples[:cap])
         return data
 
     return load

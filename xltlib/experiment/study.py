@@ -21,11 +21,12 @@ from functools import cached_property
 from pathlib import Path
 
 from xltlib.data.slices import parse as parse_split
+from xltlib.engine.formats import format_of
 from xltlib.engine.phases import dev_task, training_chain
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError
 from xltlib.experiment.profiles import PROFILES, Profile, make_profile
-from xltlib.spec.tasks import BENCHMARKS, Format, TaskSpec
+from xltlib.spec.tasks import BENCHMARKS, TaskSpec
 from xltlib.version import ENGINE
 
 MODES = ("multitask", "sequential")
@@ -130,7 +131,7 @@ class Study:
     def task_languages(self, setup: "Setup", task: str) -> tuple[str, ...]:
         """The languages of an intermediate task's training data in a setup: its ``languages``; continued
         MLM: its ``mlm_languages``, by default every language the study evaluates (each in its own data)."""
-        if self.backend.source_spec(task).format is not Format.MLM:
+        if not format_of(self.backend.source_spec(task)).raw_text:
             return setup.languages
         if setup.mlm_languages:
             return setup.mlm_languages
@@ -158,6 +159,11 @@ class Study:
         if self.retrieval_prefix is not None:
             retrieval = dataclasses.replace(retrieval, prefix=self.retrieval_prefix)
         return dataclasses.replace(spec, retrieval=retrieval)
+
+    def eval_size_for(self, spec: TaskSpec) -> int | None:
+        """How many examples of ``spec``'s dev and test sets are scored (the first ones): ``eval_size``, where
+        its format allows a cut (not retrieval, which needs every candidate); None: all."""
+        return self.eval_size if format_of(spec).capped_by_eval_size else None
 
     def train_split_of(self, task: str) -> str:
         """The split (or slice) phase 2 trains ``task`` on: its ``train_split``, else "train"."""
@@ -253,7 +259,7 @@ class Run:
         spec, out = self.spec, self.chain_reads()
         for lang in self.languages():
             out.append((spec.name, lang, self.eval_base))
-            if spec.tunes_threshold:
+            if spec.threshold_on_dev:
                 out.append((spec.name, lang, "dev"))  # BUCC: the threshold is tuned on dev
         return out
 
@@ -276,7 +282,7 @@ class Run:
         so that earlier run keys stay valid): the split scored, the cap on scored sets, the target's
         English training-set size."""
         out = {} if self.eval_split == "test" else {"eval_split": self.eval_split}
-        if self.study.eval_size is not None and self.spec.format is not Format.RETRIEVAL:
+        if self.study.eval_size_for(self.spec) is not None:
             out["eval_size"] = self.study.eval_size
         sizes = [self.study.target_size_of(s.name) for s in self.chain()]
         if any(v is not None for v in sizes):
@@ -563,11 +569,11 @@ def validate(study: Study) -> None:
         where = f"intermediate[{i}] ({setup.name})"
         for task in setup.tasks:
             spec = _known(backend.source_spec, task, f"{where}.tasks")
-            if spec.format is Format.RETRIEVAL:
-                raise ConfigError(f"{where}.tasks: {task!r} is a retrieval task and has no training data")
+            if not format_of(spec).trains_head:
+                raise ConfigError(f"{where}.tasks: {task!r} is a {spec.format.value} task and has no training data")
             bad = [l for l in study.task_languages(setup, task) if l not in spec.train_languages]
             if bad:
-                field = "mlm_languages" if spec.format is Format.MLM else "languages"
+                field = "mlm_languages" if format_of(spec).raw_text else "languages"
                 raise ConfigError(f"{where}.{field}: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
     size = backend.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's

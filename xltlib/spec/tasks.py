@@ -134,18 +134,17 @@ class TaskSpec:
     retrieval: RetrievalSpec | None = None
     encoder_from: str = "target"  # "target": fine-tuned model; "intermediate": phase-1 encoder; or a task name
     train_before: tuple[str, ...] = ()  # tasks fine-tuned, in order, before the target's own data (one head)
+    threshold_on_dev: bool = False  # scored with a similarity threshold tuned on its dev split's gold (BUCC)
+    open_labels: bool = False  # its label set is the one its training data holds (CCG's supertags)
     hub_caveat: str = ""  # why scores on the Hub copy are not comparable with published ones ("": they are)
     notes: str = ""
 
     @property
     def primary_metrics(self) -> tuple[str, ...]:
-        """The metrics whose mean is the task's one number per language: QA (EM + F1) / 2, else the first."""
-        return ("exact_match", "f1") if self.format is Format.SPAN_QA else self.metrics[:1]
-
-    @property
-    def tunes_threshold(self) -> bool:
-        """Scored with a similarity threshold tuned on its dev split's gold (BUCC's mining F1)."""
-        return self.format is Format.RETRIEVAL and self.metrics[0] == "f1"
+        """The metrics whose mean is the task's one number per language: (EM + F1) / 2 where a task reports
+        both (XTREME's QA score), else the first."""
+        qa = ("exact_match", "f1")
+        return qa if set(qa) <= set(self.metrics) else self.metrics[:1]
 
     def primary(self, scores: dict) -> float:
         """The one number per language: the mean of ``primary_metrics`` in ``scores``."""
@@ -277,7 +276,7 @@ _TASKS: list[TaskSpec] = [
         "bucc2018", "BUCC 2018", _RET, "target", ("f1",), BUCC_LANGS,
         hub=_per_lang(XT, "bucc18.{lang}", {"dev": "validation", "test": "test"}, "bitext"),
         category="retrieval", max_length=512, retrieval=RetrievalSpec(), encoder_from="intermediate",
-        notes="the threshold is tuned on dev",
+        threshold_on_dev=True, notes="the threshold is tuned on dev",
         hub_caveat="the Hub copy holds the gold pairs only, not the comparable corpora with their distractors: "
                    "mining is far easier and F1 inflated; read XTREME's bucc2018/ folder (local_data)",
     ),
@@ -320,7 +319,7 @@ _TASKS: list[TaskSpec] = [
         notes="SNLI + MNLI + ANLI rounds 1-3 trained together with one shared NLI head",
     ),
     TaskSpec(
-        "ccg", "CCG supertagging", _TAG, "intermediate", ("accuracy",), ("en",), hub={}, epochs=2,
+        "ccg", "CCG supertagging", _TAG, "intermediate", ("accuracy",), ("en",), hub={}, epochs=2, open_labels=True,
         notes="CCGbank is licensed (no public source): put it in a local directory (a study's local_data) as "
               "ccg/<split>.tsv, one sentence a line, tokens<TAB>tags (both space-separated), with an optional "
               "ccg/tags_to_id.json (jiant's tag map) fixing the tag order, or as ccg/en/<split>.jsonl records",

@@ -16,7 +16,6 @@ from xltlib.engine.formats import format_of
 from xltlib.engine.model import TransferModel
 from xltlib.engine.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
 from xltlib.experiment.profiles import toy_train_config
-from xltlib.spec.tasks import Format
 from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
 from xltlib.toy.pretrain import toy_model
 
@@ -41,7 +40,7 @@ def target_scores(model, tokenizer, task: str, world: ToyWorld, seed: int = 0, l
         cfg = toy_train_config(s.name, seed, world)
         return dataclasses.replace(cfg, epochs=cfg.epochs * train_scale)
 
-    if spec.format is not Format.RETRIEVAL:
+    if format_of(spec).trains_head:
         fine_tune_chain(model, training_chain(spec, world.spec), tokenizer, cfg_for, load, seed)
     if spec.role != "target":  # an intermediate task: is it learned in English? (its English dev set)
         dev = load(dev_task(spec), "en", "dev").examples

@@ -135,13 +135,12 @@ def toy_spec(name: str, languages: tuple[str, ...] = ALL) -> TaskSpec:
     non_en = tuple(c for c in languages if c != "en")
     langs = non_en if name in RETRIEVAL else (languages if spec.role == "target" or name == "mlm" else ("en",))
     changes = dict(languages=langs, train_languages=languages, hub={}, test_only=(), benchmarks=spec.benchmarks,
-                   train_before=(), notes=f"toy analog of {spec.title}")
+                   train_before=(), notes=f"toy analog of {spec.title}",
+                   qa_rules="squad")  # toy languages have no MLQA normalization rules
     if name in GENERATORS:
         changes["max_length"] = GENERATORS[name][2]
     if name == "ccg":
-        changes["labels"] = T.CCG_TAGS
-    if spec.format.value == "span_qa":
-        changes["qa_rules"] = "squad"  # toy languages have no MLQA normalization rules
+        changes["labels"], changes["open_labels"] = T.CCG_TAGS, False
     if name == "xcopa":
         changes["languages"] = languages
     if spec.retrieval:  # measured on toy-base Tatoeba nh: 9% nearest-neighbour accuracy raw, 30% centred

@@ -25,6 +25,9 @@ class TaskFormat:
     format: ClassVar[Format]
     shape: ClassVar[str]  # the cost model's input shape (``xlt plan``, ``benchmarks/``)
     trains_head: ClassVar[bool] = True  # False: scored from the encoder's embeddings (retrieval)
+    fresh_head: ClassVar[bool] = True  # False: its head is the pretrained model's own (MLM), not a new one
+    raw_text: ClassVar[bool] = False  # trains on unlabelled text in any language (MLM)
+    capped_by_eval_size: ClassVar[bool] = True  # a study's eval_size cuts its scored sets (not retrieval's)
     picks_one: ClassVar[bool] = False  # one class or choice per example: a majority baseline, a collapse check
     windowed: ClassVar[bool] = False  # long inputs become several windows (QA), never cut
 

@@ -19,6 +19,8 @@ class MaskedLM(TaskFormat):
     the checkpoint's own where it has one; the vocabulary scored at the masked positions only."""
 
     format = Format.MLM
+    fresh_head = False  # the pretrained model's LM head
+    raw_text = True
     shape = "qa"  # the cost model: 256-token texts at batch 32, taken at the QA windows' rate
 
     def featurize(self, spec, examples, tokenizer, max_length):

@@ -13,6 +13,7 @@ class Retrieval(TaskFormat):
     format = Format.RETRIEVAL
     shape = "retrieval"
     trains_head = False
+    capped_by_eval_size = False  # mining and retrieval need every candidate
 
     def featurize(self, spec, examples, tokenizer, max_length):
         prefix = spec.retrieval.prefix if spec.retrieval else ""
