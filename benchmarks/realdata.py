@@ -58,7 +58,7 @@ def real_tokenizer():
 
 
 def spec(shape: str):
-    from xltlib.spec.tasks import get_task
+    from xltlib.registry.tasks import get_task
 
     return get_task(SHAPES[shape].task)
 

@@ -72,7 +72,7 @@ def engine_model(model_name: str, spec, device: str, config_=None):
     from transformers import AutoModel
 
     from xltlib.engine.model import TransferModel
-    from xltlib.spec.tasks import Format
+    from xltlib.registry.tasks import Format
 
     torch.manual_seed(0)
     encoder = AutoModel.from_config(config_ or config(model_name), add_pooling_layer=False)
@@ -219,7 +219,7 @@ def engine_eval(model_name: str, shape: str, feats, tokenizer, device: str) -> d
     sentence, tokenization included, and nearest neighbours), timed after one warm-up batch."""
     from xltlib.engine.evaluation import embed, evaluate, evaluate_retrieval
     from xltlib.engine.features import batches, collate, featurize
-    from xltlib.spec.tasks import Format
+    from xltlib.registry.tasks import Format
 
     spec = feats.spec
     fresh(device)
@@ -261,7 +261,7 @@ def baseline_eval(model_name: str, shape: str, feats, tokenizer, device: str, bf
     """Scoring (argmax of every padded batch of 8, then accuracy) or retrieval (tokenize padded to 512, mean
     of the hidden states of XTREME's layer, nearest candidate of each query)."""
     from xltlib.engine.heads import mean_pool
-    from xltlib.spec.tasks import Format
+    from xltlib.registry.tasks import Format
 
     spec = feats.spec
     width = SHAPES[shape].width

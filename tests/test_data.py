@@ -11,14 +11,14 @@ from datasets import ClassLabel, Features, List, Value
 from hubfixture import NER, build_mirror, squad_row, write_repo
 from xltlib.data import MalformedRowWarning, load_examples
 from xltlib.errors import DataUnavailableError, MalformedDataError, SchemaError
-from xltlib.spec.examples import (
+from xltlib.registry.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
     SpanQAExample,
     TaggingExample,
 )
-from xltlib.spec.tasks import list_tasks
+from xltlib.registry.tasks import list_tasks
 
 
 @pytest.fixture(scope="session")
@@ -270,7 +270,7 @@ def test_every_schema_reads_back_what_it_writes():
     read back the same (the fields a schema has no column for, e.g. HellaSwag's question, are not kept)."""
     from xltlib.data.schemas import SCHEMAS, RowContext
     from xltlib.engine.formats import format_of
-    from xltlib.spec.tasks import get_benchmark, get_task
+    from xltlib.registry.tasks import get_benchmark, get_task
 
     def names(feature):
         inner = getattr(feature, "feature", feature)

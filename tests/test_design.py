@@ -66,7 +66,7 @@ def test_no_import_cycle_among_xltlib_modules():
 # The layers, lowest first: a module imports at its top only from its own layer or lower ones. Imports inside
 # functions may reach up (the few lazy ones: a data source named in a study is resolved by the profiles, the
 # CLI loads what a command needs); the cycle test above covers them.
-LAYERS = ("base", "spec", "metrics", "data", "engine", "toy", "experiment", "report", "tools")
+LAYERS = ("base", "registry", "metrics", "data", "engine", "toy", "experiment", "report", "tools")
 BASE = ("errors", "version", "hfhub", "locking", "distributed", "paths")  # infrastructure every layer may use
 TOOLS = ("cli", "rehearsal", "audit", "toy.check", "toy.alignment")  # commands that span the layers
 
@@ -136,7 +136,7 @@ def test_the_trained_formats_are_named_only_by_their_classes():
 
 def test_every_format_has_its_class():
     from xltlib.engine.formats import FORMATS, TaskFormat
-    from xltlib.spec.tasks import Format
+    from xltlib.registry.tasks import Format
 
     assert set(FORMATS) == set(Format)
     for fmt, obj in FORMATS.items():

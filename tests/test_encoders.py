@@ -73,7 +73,7 @@ def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, on
 
 
 def test_provenance_gives_every_reason_a_score_is_not_comparable():
-    from xltlib.spec.tasks import get_task
+    from xltlib.registry.tasks import get_task
 
     backend = study_from_dict(_study("xlm-roberta-base")).backend
     xquad = get_task("xquad")
@@ -119,7 +119,7 @@ def test_retrieval_layer_and_prefix_reach_the_spec_the_features_and_the_run_key(
     with pytest.raises(ConfigError, match="retrieval_layer: 3 is deeper than .* 2 layers"):
         study_from_dict({**base, "retrieval_layer": 3})
     tok = load_tokenizer(model)
-    from xltlib.spec.examples import RetrievalExample
+    from xltlib.registry.examples import RetrievalExample
 
     ex = [RetrievalExample("q1", "Hallo Welt", "query", ("c1",), "de")]
     plain = featurize(default.target_spec("tatoeba"), ex, tok).items[0]["input_ids"]

@@ -229,7 +229,7 @@ def test_squad_v2_predicts_no_answer_when_the_null_score_wins(tokenizer):
 
 @pytest.mark.parametrize("task", ["tatoeba", "bucc2018"])
 def test_retrieval_from_the_encoder(smoke_dir, tokenizer, task):
-    from xltlib.spec.examples import RetrievalExample
+    from xltlib.registry.examples import RetrievalExample
 
     model = TransferModel.from_pretrained(str(smoke_dir))
     spec = toy_spec(task)

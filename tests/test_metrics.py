@@ -18,7 +18,7 @@ from xltlib.metrics import (
     tatoeba_accuracy,
     xtreme_score,
 )
-from xltlib.spec.tasks import Format, get_task, list_tasks
+from xltlib.registry.tasks import Format, get_task, list_tasks
 
 
 def qa(pred, golds, lang="en", rules="auto"):

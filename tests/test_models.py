@@ -1,4 +1,4 @@
-"""The model registry (``xltlib.spec.models``): sizes without loading; the model is loaded only where weights are
+"""The model registry (``xltlib.registry.models``): sizes without loading; the model is loaded only where weights are
 needed, and an unreachable Hub is said so at once."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from xltlib.errors import ConfigError
 from xltlib.experiment.study import study_from_dict
-from xltlib.spec.models import encoder_parameters, known_models, model_size
+from xltlib.registry.models import encoder_parameters, known_models, model_size
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ from xltlib.experiment.plan import plan_study
 from xltlib.experiment.results import load_results
 from xltlib.experiment.runner import run_study
 from xltlib.experiment.study import study_from_dict
-from xltlib.spec import tasks
-from xltlib.spec.examples import ClassificationExample
-from xltlib.spec.tasks import Format, HubSource, TaskSpec
+from xltlib.registry import tasks
+from xltlib.registry.examples import ClassificationExample
+from xltlib.registry.tasks import Format, HubSource, TaskSpec
 
 from test_encoders import SAMPLE, _model
 

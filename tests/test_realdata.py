@@ -18,7 +18,7 @@ from xltlib.engine.phases import dev_task, training_chain
 from xltlib.experiment.profiles import make_profile
 from xltlib.paths import shown
 from xltlib.rehearsal import SAMPLE
-from xltlib.spec.tasks import get_task
+from xltlib.registry.tasks import get_task
 
 
 
@@ -210,7 +210,7 @@ def test_the_window_with_the_most_context_decides(tokenizer):
 
 
 def test_words_with_no_sub_token_are_read_as_unk_and_scored(tokenizer):
-    from xltlib.spec.examples import TaggingExample
+    from xltlib.registry.examples import TaggingExample
 
     spec = get_task("udpos")
     e = TaggingExample("1", ("Hello", "\u200e", "world", "\ufffd"), ("INTJ", "PUNCT", "NOUN", "SYM"))

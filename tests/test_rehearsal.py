@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from xltlib.spec.tasks import get_benchmark
+from xltlib.registry.tasks import get_benchmark
 
 pytestmark = pytest.mark.slow  # ~200 s: the quick rehearsal
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from xltlib.cli import main
-from xltlib.spec.languages import is_language
-from xltlib.spec.tasks import BENCHMARKS, Format, get_task, list_tasks
+from xltlib.registry.languages import is_language
+from xltlib.registry.tasks import BENCHMARKS, Format, get_task, list_tasks
 
 XTREME_SIZES = {"xnli": 15, "pawsx": 7, "udpos": 33, "panx": 40, "xquad": 11, "mlqa": 7, "tydiqa": 9,
                 "bucc2018": 4, "tatoeba": 36}

@@ -7,7 +7,7 @@ import pytest
 
 from xltlib.data import load_examples
 from xltlib.errors import ConfigError
-from xltlib.spec.examples import EXAMPLE_TYPES, SpanQAExample
+from xltlib.registry.examples import EXAMPLE_TYPES, SpanQAExample
 from xltlib.toy import world as W
 from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
 from xltlib.toy.language import LANGUAGES

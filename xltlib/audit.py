@@ -31,7 +31,7 @@ from xltlib.engine.formats import format_of
 from xltlib.engine.formats.base import percent
 from xltlib.errors import ConfigError, NoSourceError, XltError
 from xltlib.experiment.profiles import data_source
-from xltlib.spec.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.registry.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
 from xltlib.toy.data import ToyWorld, toy_spec
 
 UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation

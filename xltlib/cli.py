@@ -28,7 +28,7 @@ import json
 import sys
 
 from xltlib.errors import XltError
-from xltlib.spec.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
+from xltlib.registry.tasks import BENCHMARKS, ROLES, SPLITS, Format, list_tasks
 
 
 def task_record(name: str, benchmark: str | None = None) -> dict:
@@ -37,7 +37,7 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
     toy world generates it, and its rows in the size and length tables ``xlt plan`` counts with."""
     from xltlib.data.local import OTHER_LAYOUT, TATOEBA_LASER, XTREME_LAYOUT
     from xltlib.experiment.plan import table
-    from xltlib.spec.tasks import get_task
+    from xltlib.registry.tasks import get_task
     from xltlib.toy.data import TOY_TASKS
 
     try:

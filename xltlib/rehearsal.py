@@ -43,7 +43,7 @@ from xltlib.experiment.studies import DEFAULTS
 from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
 from xltlib.report.reports import build_reports, environ, write_index
-from xltlib.spec.tasks import TaskSpec, get_benchmark, get_task, list_tasks
+from xltlib.registry.tasks import TaskSpec, get_benchmark, get_task, list_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).resolve().parent / "assets" / "xtreme"  # package data (xltlib/assets/README.md)

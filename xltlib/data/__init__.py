@@ -14,7 +14,7 @@ mirrors (``mirror``), loads tokenizers (``tokenizer``) and imports real weights 
 from __future__ import annotations
 
 from xltlib.data.core import BlankedLabelsError, MalformedRowWarning, TaskData, collect
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 
 def load_examples(

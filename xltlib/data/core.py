@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError, NoSourceError
-from xltlib.spec.tasks import TaskSpec, get_task
+from xltlib.registry.tasks import TaskSpec, get_task
 
 ON_ERROR = ("skip", "raise")
 

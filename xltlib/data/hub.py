@@ -13,8 +13,8 @@ from xltlib.data.core import TaskData, check_policy, collect, read_spec
 from xltlib.data.schemas import SCHEMAS, RowContext
 from xltlib.errors import DataUnavailableError, NoSourceError, SchemaError
 from xltlib.hfhub import mirrored, unavailable
-from xltlib.spec.languages import language
-from xltlib.spec.tasks import HubSource, TaskSpec
+from xltlib.registry.languages import language
+from xltlib.registry.tasks import HubSource, TaskSpec
 
 
 def _label_names(features) -> dict[str, list[str]]:

@@ -3,7 +3,7 @@
 Layouts under the directory ``DIR`` (first match wins):
 
 1. Normalized records, any task: ``DIR/<task>/<lang>/<split>.jsonl`` or ``.parquet``; one record per
-   line/row with the fields of the task's example type (``xltlib.spec.examples``), e.g. for tagging
+   line/row with the fields of the task's example type (``xltlib.registry.examples``), e.g. for tagging
    ``{"id": "1", "tokens": ["Hi", "!"], "tags": ["INTJ", "PUNCT"]}``.
 2. XTREME's download folder, as google-research/xtreme's ``scripts/download_data.sh`` leaves it
    (``XTREME_LAYOUT`` below: ``xnli/dev-de.tsv``, ``udpos/train-en.tsv``, ``xquad/xquad.de.json``,
@@ -38,10 +38,10 @@ from typing import Callable, NamedTuple
 from xltlib.data.core import BlankedLabelsError, TaskData, check_policy, collect, read_spec
 from xltlib.data.schemas import COPA_QUESTIONS
 from xltlib.errors import DataUnavailableError, MalformedDataError
-from xltlib.spec.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
+from xltlib.registry.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample, example_from_dict)
-from xltlib.spec.languages import language
-from xltlib.spec.tasks import TaskSpec
+from xltlib.registry.languages import language
+from xltlib.registry.tasks import TaskSpec
 
 
 # ------------------------------------------------------------------------------------------- reading

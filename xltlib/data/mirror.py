@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from xltlib.data.schemas import SCHEMAS
-from xltlib.spec.languages import language
-from xltlib.spec.tasks import HubSource, TaskSpec
+from xltlib.registry.languages import language
+from xltlib.registry.tasks import HubSource, TaskSpec
 
 SCRIPT_ONLY = {"allenai/social_i_qa", "allenai/cosmos_qa"}  # main holds a loading script (docs/reference.md)
 

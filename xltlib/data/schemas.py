@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping, Sequence
 
-from xltlib.spec.examples import (
+from xltlib.registry.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
@@ -22,7 +22,7 @@ from xltlib.spec.examples import (
     TaggingExample,
     TextExample,
 )
-from xltlib.spec.tasks import HubSource, TaskSpec
+from xltlib.registry.tasks import HubSource, TaskSpec
 
 
 @dataclass

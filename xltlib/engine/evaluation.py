@@ -12,7 +12,7 @@ import torch
 from xltlib import metrics
 from xltlib.engine.features import Features, batches, collate, featurize
 from xltlib.engine.formats import format_of
-from xltlib.spec.tasks import TaskSpec
+from xltlib.registry.tasks import TaskSpec
 
 
 def device_of(model) -> torch.device:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from xltlib.engine.formats import IGNORE, format_of
-from xltlib.spec.tasks import TaskSpec
+from xltlib.registry.tasks import TaskSpec
 
 
 @dataclass

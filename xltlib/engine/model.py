@@ -14,7 +14,7 @@ from torch import nn
 from xltlib.engine.formats import format_of
 from xltlib.engine.heads import POOLINGS, mean_pool
 from xltlib.hfhub import load_pretrained
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 class TransferModel(nn.Module):
     def __init__(self, encoder: nn.Module, pooling: str = "cls"):

@@ -28,7 +28,7 @@ from xltlib.engine.formats import format_of
 from xltlib.engine.multitask import train_multitask
 from xltlib.engine.train import TrainConfig, fine_tune
 from xltlib.errors import DataUnavailableError
-from xltlib.spec.tasks import TaskSpec, get_task
+from xltlib.registry.tasks import TaskSpec, get_task
 
 Loader = Callable[[str, str, str], object]  # (task, language, split) -> TaskData
 

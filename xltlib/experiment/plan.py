@@ -12,7 +12,7 @@ distinct ``Run.phase2_key`` (each task of ``Run.chain()``, plus its dev evaluati
 sets (``Run.reads()``). A real benchmark's data is never loaded: examples and real XLM-R tokens per example
 come from ``tables/sizes.tsv`` and ``tables/lengths.tsv``, GPU time from ``tables/throughput.tsv`` (real
 tokens/s per GPU, model, input shape, training or evaluation), and the model is never loaded: its sizes come
-from ``tables/models.tsv`` or a local directory's ``config.json`` (``xltlib.spec.models``; a model the throughput
+from ``tables/models.tsv`` or a local directory's ``config.json`` (``xltlib.registry.models``; a model the throughput
 table lacks takes the rows of a model with the same architecture and sizes, said in a note). Every number that rests on a table row that
 is not measured or verified is listed as an assumption, with the share of the GPU-hours that rests on it.
 A toy study (a profile with a generated ``world``) counts its generated data with the toy tokenizer, and
@@ -40,7 +40,7 @@ from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
 from xltlib.experiment.runner import cut_size, groups, load_tokenizer, scoring_key, subsample_size
 from xltlib.locking import cache_root
-from xltlib.spec.tasks import TaskSpec
+from xltlib.registry.tasks import TaskSpec
 from xltlib.toy.pretrain import SIZES, model_key, train_tokenizer
 
 GPUS = ("H100", "H200", "A100")
@@ -234,7 +234,7 @@ class Plan:
     parts: list[Part]
     rates: dict = field(default_factory=dict)  # (shape, mode) -> (tokens/s, source); empty: no GPU-hours
     notes: list[str] = field(default_factory=list)
-    size: object = None  # the model's sizes (xltlib.spec.models.ModelSize), read without loading it
+    size: object = None  # the model's sizes (xltlib.registry.models.ModelSize), read without loading it
     gpus: int = 1
     # the units the scheduler runs (xltlib.experiment.schedule): phase-1 trainings by key, then groups of runs
     # (each after its phase-1 key, or None), as indices into ``parts``

@@ -34,8 +34,8 @@ from xltlib.errors import ConfigError, DataUnavailableError, NoSourceError, XltE
 from xltlib.hfhub import MIRROR_ENV, is_rehearsal_model, offline
 from xltlib.locking import sha256
 from xltlib.paths import shown
-from xltlib.spec.models import ModelSize, model_size
-from xltlib.spec.tasks import Format, TaskSpec, get_benchmark, get_task
+from xltlib.registry.models import ModelSize, model_size
+from xltlib.registry.tasks import Format, TaskSpec, get_benchmark, get_task
 
 
 class Unreadable(NamedTuple):
@@ -77,7 +77,7 @@ class Profile:
         raise NotImplementedError
 
     def model_size(self):
-        """The model's sizes without loading it (``xltlib.spec.models.ModelSize``: reads no weights and no network);
+        """The model's sizes without loading it (``xltlib.registry.models.ModelSize``: reads no weights and no network);
         a model the profile cannot use is a ConfigError naming ``model``. A study is validated with it."""
         raise NotImplementedError
 

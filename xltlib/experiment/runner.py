@@ -43,7 +43,7 @@ from xltlib.experiment.results import is_done, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
 from xltlib.locking import file_lock, write_atomic
-from xltlib.spec.tasks import TaskSpec
+from xltlib.registry.tasks import TaskSpec
 from xltlib.version import ENGINE
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from xltlib.engine.phases import dev_task, training_chain
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError
 from xltlib.experiment.profiles import PROFILES, Profile, make_profile
-from xltlib.spec.tasks import BENCHMARKS, TaskSpec
+from xltlib.registry.tasks import BENCHMARKS, TaskSpec
 from xltlib.version import ENGINE
 
 MODES = ("multitask", "sequential")

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from xltlib.spec.tasks import get_benchmark, get_task
+from xltlib.registry.tasks import get_benchmark, get_task
 
 REQUIRED = ("task", "language", "metric", "value")
 
@@ -22,7 +22,7 @@ def primary_score(rows: pd.DataFrame, spec, by: list[str]) -> pd.DataFrame:
     """One ``value`` per ``by``: the mean of ``rows``' values of ``spec``'s primary metrics (QA: EM and F1,
     so (EM + F1) / 2; anything else not in ``by``, e.g. seeds, is averaged too).
 
-    >>> from xltlib.spec.tasks import get_task
+    >>> from xltlib.registry.tasks import get_task
     >>> rows = pd.DataFrame({"language": ["sw", "sw", "sw"], "metric": ["exact_match", "f1", "accuracy"],
     ...                      "value": [40.0, 60.0, 99.0]})
     >>> primary_score(rows, get_task("tydiqa"), ["language"]).to_dict("records")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from xltlib.metrics.aggregate import primary_score
-from xltlib.spec.tasks import get_task
+from xltlib.registry.tasks import get_task
 
 KEYS = ["model", "setup", "intermediate", "mode", "target", "language", "seed"]
 

@@ -19,7 +19,7 @@ from xltlib.experiment.studies import build, fill, read_study_file as study_file
 from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import load_pretrained
 from xltlib.report.analysis import data_notes as notes_of
-from xltlib.spec.models import model_size
+from xltlib.registry.models import model_size
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
 # passes its --profile explicitly and runs the notebooks without it
@@ -55,7 +55,7 @@ def start(name: str, profile: str, runs_dir: str | None, out_dir: str | None, **
 
 def parameters(model_dir: str) -> int:
     """The encoder's parameter count without its weights: from ``tables/models.tsv`` or the directory's
-    ``config.json`` (``xltlib.spec.models``: no Hub), else built from its config on the meta device."""
+    ``config.json`` (``xltlib.registry.models``: no Hub), else built from its config on the meta device."""
     import torch
     from transformers import AutoConfig, AutoModel
 

@@ -9,7 +9,7 @@ The two model-based measures are centred over the tasks compared (the mean task 
 the cosine), since raw encoder centroids and gradients of one model all point much the same way.
 Each returns a square DataFrame (tasks x tasks).
 
->>> from xltlib.spec.tasks import get_task
+>>> from xltlib.registry.tasks import get_task
 >>> format_overlap(get_task("mnli"), get_task("xnli")), format_overlap(get_task("mnli"), get_task("udpos"))
 (1.0, 0.0)
 """
@@ -26,7 +26,7 @@ from xltlib.engine.formats.mlm import MASK_RATE
 from xltlib.engine.model import TransferModel
 from xltlib.experiment.runner import load_tokenizer
 from xltlib.hfhub import load_pretrained
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 
 def format_overlap(a: TaskSpec, b: TaskSpec) -> float:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from xltlib.data.core import TaskData, check_policy, collect
 from xltlib.errors import ConfigError
-from xltlib.spec.tasks import TaskSpec, get_task
+from xltlib.registry.tasks import TaskSpec, get_task
 from xltlib.toy import tasks as T
 from xltlib.toy.language import LANGUAGES, world_languages
 
@@ -110,7 +110,7 @@ TOY_TASKS = TARGETS + INTERMEDIATE + ("copa", "mlm")
 
 def _mlm_text(rng, lang, i):
     """Continued MLM's text: a document of the pretraining corpus's kind, in ``lang`` (1-4 sentences)."""
-    from xltlib.spec.examples import TextExample
+    from xltlib.registry.examples import TextExample
     from xltlib.toy.pretrain import sentence
 
     return TextExample(str(i), " ".join(T.text_of(sentence(rng, lang)) for _ in range(rng.randint(1, 4))), lang.code)

@@ -10,14 +10,14 @@ import dataclasses
 import hashlib
 import random
 
-from xltlib.spec.examples import (
+from xltlib.registry.examples import (
     ClassificationExample,
     MultipleChoiceExample,
     RetrievalExample,
     SpanQAExample,
     TaggingExample,
 )
-from xltlib.spec.tasks import NLI_LABELS
+from xltlib.registry.tasks import NLI_LABELS
 from xltlib.toy import world as W
 from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
 

@@ -5,14 +5,14 @@ the head's loss, decodes and scores predictions, says what text an example stand
 audit's oracle and makes up the rehearsal's rows; the generic code (``features``, ``model``, ``evaluation``,
 ``similarity``, ``audit``, ``rehearsal``, ``plan``) asks ``format_of(spec)``.
 
-    >>> from xltlib.spec.tasks import get_task
+    >>> from xltlib.registry.tasks import get_task
     >>> format_of(get_task("xnli")), format_of(get_task("tydiqa")).windowed, format_of(get_task("tatoeba")).trains_head
     (Classification(), True, False)
     >>> sorted(f.value for f in FORMATS) == sorted(f.value for f in Format)
     True
 
 A new format is a ``TaskFormat`` subclass in a module of its own, listed in ``FORMATS``, with a member
-of ``xltlib.spec.tasks.Format`` and its example type in ``xltlib.spec.examples``.
+of ``xltlib.registry.tasks.Format`` and its example type in ``xltlib.registry.examples``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from xltlib.engine.formats.multiple_choice import MultipleChoice
 from xltlib.engine.formats.retrieval import Retrieval
 from xltlib.engine.formats.span_qa import SpanQA
 from xltlib.engine.formats.tagging import Tagging
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 FORMATS: dict[Format, TaskFormat] = {f.format: f() for f in (Classification, MultipleChoice, SpanQA, Tagging,
                                                                 Retrieval, MaskedLM)}

@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from torch import nn
 
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 IGNORE = -100  # the label of a position that is not scored (padding, non-first sub-tokens, unmasked tokens)
 

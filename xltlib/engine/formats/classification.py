@@ -4,8 +4,8 @@ from __future__ import annotations
 from xltlib import metrics
 from xltlib.engine.formats.base import TaskFormat, label_index, segments
 from xltlib.engine.heads import PooledHead
-from xltlib.spec.examples import ClassificationExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import ClassificationExample
+from xltlib.registry.tasks import Format
 
 
 class Classification(TaskFormat):

@@ -9,8 +9,8 @@ from torch import nn
 from xltlib.engine.formats.base import IGNORE, TaskFormat
 from xltlib.engine.heads import MLMHead
 from xltlib.hfhub import pretrained_tensors
-from xltlib.spec.examples import TextExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import TextExample
+from xltlib.registry.tasks import Format
 
 
 class MaskedLM(TaskFormat):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from xltlib import metrics
 from xltlib.engine.formats.base import TaskFormat, segments
 from xltlib.engine.heads import PooledHead
-from xltlib.spec.examples import MultipleChoiceExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import MultipleChoiceExample
+from xltlib.registry.tasks import Format
 
 
 class MultipleChoice(TaskFormat):

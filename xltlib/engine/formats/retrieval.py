@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from xltlib.engine.formats.base import TaskFormat
-from xltlib.spec.examples import RetrievalExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import RetrievalExample
+from xltlib.registry.tasks import Format
 
 
 class Retrieval(TaskFormat):

@@ -9,8 +9,8 @@ from torch import nn
 from xltlib import metrics
 from xltlib.engine.formats.base import TaskFormat, percent
 from xltlib.engine.heads import TokenHead
-from xltlib.spec.examples import SpanQAExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import SpanQAExample
+from xltlib.registry.tasks import Format
 
 QA_STRIDE = 128  # XTREME's and jiant's doc stride: consecutive windows start this many tokens apart
 MAX_QUERY_TOKENS = 64

@@ -4,8 +4,8 @@ from __future__ import annotations
 from xltlib import metrics
 from xltlib.engine.formats.base import IGNORE, TaskFormat, label_index
 from xltlib.engine.heads import TokenHead
-from xltlib.spec.examples import TaggingExample
-from xltlib.spec.tasks import Format
+from xltlib.registry.examples import TaggingExample
+from xltlib.registry.tasks import Format
 
 
 class Tagging(TaskFormat):

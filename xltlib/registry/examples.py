@@ -4,7 +4,7 @@ Each type validates itself against its task spec: ``validate(spec)`` returns Non
 usable, or a ``(reason, detail)`` pair naming what is wrong. Loaders count those reasons and apply the
 malformed-row policy (``xltlib.data``).
 
->>> from xltlib.spec.tasks import get_task
+>>> from xltlib.registry.tasks import get_task
 >>> ClassificationExample("1", "A man sleeps.", "Nobody sleeps.", "contradiction").validate(get_task("xnli"))
 >>> ClassificationExample("2", "A man sleeps.", "He rests.", "maybe").validate(get_task("xnli"))
 ('label_not_in_label_set', "label 'maybe' is not one of entailment, neutral, contradiction")
@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from xltlib.spec.tasks import Format, TaskSpec
+from xltlib.registry.tasks import Format, TaskSpec
 
 
 

@@ -2,7 +2,7 @@
 
 The table is data (``xltlib/tables/languages.tsv``); the codes are the ones XTREME uses.
 
->>> from xltlib.spec.languages import language
+>>> from xltlib.registry.languages import language
 >>> language("sw").name, language("sw").iso639_3
 ('Swahili', 'swh')
 >>> language("xx")

@@ -2,12 +2,12 @@
 
 A task is data — format, metrics, languages, splits, Hub mapping, labels, default lengths — never code;
 code is written per *format* (``xltlib.engine.formats``, one class each; their examples in
-``xltlib.spec.examples``). XTREME-R is a second benchmark over the same specs: it swaps language lists and a
+``xltlib.registry.examples``). XTREME-R is a second benchmark over the same specs: it swaps language lists and a
 few sources (``BENCHMARKS``).
 
     $ xlt tasks --benchmark xtreme-r
 
->>> from xltlib.spec.tasks import get_task, list_tasks
+>>> from xltlib.registry.tasks import get_task, list_tasks
 >>> xnli = get_task("xnli")
 >>> xnli.format.value, xnli.metrics, len(xnli.languages), xnli.train_task
 ('classification', ('accuracy',), 15, 'mnli')
@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Mapping
 
 from xltlib.errors import ConfigError
-from xltlib.spec.languages import language
+from xltlib.registry.languages import language
 
 
 class Format(str, Enum):
