@@ -276,12 +276,12 @@ def test_a_toy_world_change_is_in_the_run_key_the_recipe_and_the_results_and_onl
     plain = study_from_dict(BASE)
     slow = study_from_dict({**BASE, "world": {"lr_ratio": 0.025, "head_lr_ratio": 0.5}})
     assert {r.id for r in plain.runs()}.isdisjoint(r.id for r in slow.runs())
-    spec = slow.backend.source_spec("mnli")
+    spec = slow.profile_impl.source_spec("mnli")
     assert (slow.train_config(spec, 0).lr, slow.train_config(spec, 0).head_lr) == (2.5e-5, 5e-4)
     assert (plain.train_config(spec, 0).lr, plain.train_config(spec, 0).head_lr) == (5e-4, None)
     bigger = study_from_dict({**BASE, "world": {"intermediate_scale": 2}})
-    assert len(bigger.backend.load("mnli", "en", "train").examples) == 2 * len(plain.backend.load("mnli", "en", "train").examples)
-    assert len(bigger.backend.load("udpos", "en", "train").examples) == len(plain.backend.load("udpos", "en", "train").examples)
+    assert len(bigger.profile_impl.load("mnli", "en", "train").examples) == 2 * len(plain.profile_impl.load("mnli", "en", "train").examples)
+    assert len(bigger.profile_impl.load("udpos", "en", "train").examples) == len(plain.profile_impl.load("udpos", "en", "train").examples)
     assert "profile xtreme reads real data" in _refused({**BASE, "profile": "xtreme", "world": {"lr_ratio": 0.1}}, "world")
 
 
@@ -289,10 +289,10 @@ def test_a_world_with_more_languages_has_its_own_model_and_evaluates_them_all():
     plain = study_from_dict(BASE)
     wide = study_from_dict({**BASE, "world": {"high_languages": 5}})
     assert {r.id for r in plain.runs()}.isdisjoint(r.id for r in wide.runs())
-    assert plain.backend.key()["world"] != wide.backend.key()["world"]  # another pretrained model
-    assert "high_languages" not in plain.backend.key()["sizes"]  # in the model's key, not twice
-    assert wide.backend.target_spec("xnli").languages == ("en", "nh", "nl", "mh", "ml", "fh", "fl", "ah", "eh")
-    assert wide.backend.load("xnli", "eh", "test").examples
+    assert plain.profile_impl.key()["world"] != wide.profile_impl.key()["world"]  # another pretrained model
+    assert "high_languages" not in plain.profile_impl.key()["sizes"]  # in the model's key, not twice
+    assert wide.profile_impl.target_spec("xnli").languages == ("en", "nh", "nl", "mh", "ml", "fh", "fl", "ah", "eh")
+    assert wide.profile_impl.load("xnli", "eh", "test").examples
     assert "5 high- and 3 low-resource" in make_profile("toy", world={"high_languages": 5}).banner
     with pytest.raises(ConfigError, match="toy world: language 'eh' is not one of en, nh"):
-        plain.backend.load("xnli", "eh", "test")
+        plain.profile_impl.load("xnli", "eh", "test")

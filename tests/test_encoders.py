@@ -75,7 +75,7 @@ def test_either_family_runs_the_study_on_real_files(tmp_path, family, fields, on
 def test_provenance_gives_every_reason_a_score_is_not_comparable():
     from xltlib.registry.tasks import get_task
 
-    backend = study_from_dict(_study("xlm-roberta-base")).backend
+    backend = study_from_dict(_study("xlm-roberta-base")).profile_impl
     xquad = get_task("xquad")
     assert backend.provenance(xquad, "de") == (shown(SAMPLE), True, "")  # as outputs show it: in the checkout
     source, comparable, note = backend.provenance(dataclasses.replace(xquad, train_task="tydiqa"), "de", "dev")
@@ -183,10 +183,10 @@ def test_train_on_a_list_is_the_whole_chain():
         study_from_dict({**base, "train_on": {"xcopa": ["udpos", "copa"]}})
     with pytest.raises(ConfigError, match="train_on: expected a mapping"):
         study_from_dict({**base, "train_on": {"xcopa": []}})
-    assert "fine-tuned on copa, not on the benchmark's" in alone.backend.provenance(alone.target_spec("xcopa"), "it")[2]
-    assert "fine-tuned" not in default.backend.provenance(default.target_spec("xcopa"), "it")[2]
+    assert "fine-tuned on copa, not on the benchmark's" in alone.profile_impl.provenance(alone.target_spec("xcopa"), "it")[2]
+    assert "fine-tuned" not in default.profile_impl.provenance(default.target_spec("xcopa"), "it")[2]
     bucc = study_from_dict({**base, "targets": ["bucc2018"]})
-    assert "threshold tuned on the same dev gold" in bucc.backend.provenance(bucc.target_spec("bucc2018"), "zh", "dev")[2]
+    assert "threshold tuned on the same dev gold" in bucc.profile_impl.provenance(bucc.target_spec("bucc2018"), "zh", "dev")[2]
 
 
 def test_runs_scored_straight_from_one_encoder_are_scored_once(tmp_path, monkeypatch, one_thread):

@@ -74,7 +74,7 @@ def test_validating_a_study_loads_no_model(monkeypatch):
     monkeypatch.setattr("xltlib.hfhub.load_pretrained", no_model)
     monkeypatch.setattr("xltlib.hfhub.hub_unreachable", no_model)
     study = study_from_dict({"name": "x", "profile": "xtreme", "model": "someone/some-encoder", "targets": ["xnli"]})
-    assert study.backend.model_size().note
+    assert study.profile_impl.model_size().note
     with pytest.raises(ConfigError, match="model: directory /no/such/dir does not exist"):
         study_from_dict({"name": "x", "profile": "xtreme", "model": "/no/such/dir", "targets": ["xnli"]})
 

@@ -252,7 +252,7 @@ def test_histories_hold_the_training_curve(udpos, tokenizer):
 
 
 def test_the_tensorboard_tracker_writes_the_curves_scalars(udpos, tokenizer, tmp_path):
-    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
+    accumulator = pytest.importorskip("tensorboard.profile_impl.event_processing.event_accumulator",
                                       reason="tensorboard is not installed (pip install 'xltlib[track]')")
     from xltlib.engine.tracking import make_tracker
 

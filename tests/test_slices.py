@@ -46,7 +46,7 @@ def test_zero_shot_from_english_dev_items_scores_the_other_items_in_every_langua
     study = study_from_dict(_study(_tiny_model(tmp_path / "model")))
     load = loader(study)
     train, scored = load("xnli", "en", "train").examples, load("xnli", "en", "dev[50%:]").examples
-    full = study.backend.load("xnli", "en", "dev").examples
+    full = study.profile_impl.load("xnli", "en", "dev").examples
     assert train + scored == full and not {e.id for e in train} & {e.id for e in scored}
     assert len(load("xnli", "de", "dev[50%:]").examples) == len(scored)  # the same positions in every language
     run = study.runs()[0]

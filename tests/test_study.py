@@ -92,7 +92,7 @@ def test_example_study_files_are_valid():
     small = load_study(root / "toy_small.yaml")
     assert len(small.runs()) == 8
     regime = load_study(root / "toy_regime.yaml")
-    assert len(regime.runs()) == 36 and regime.backend.world.lr_ratio == 0.025
+    assert len(regime.runs()) == 36 and regime.profile_impl.world.lr_ratio == 0.025
     data = yaml.safe_load((root / "xstilts_xtreme.yaml").read_text())
     assert len(data["intermediate"]) == 10 and len(data["targets"]) == 9  # the paper's 11 less CCG (licensed)
 
@@ -206,10 +206,10 @@ def test_collapse_to_one_class_is_detected(tmp_path):
     from xltlib.toy.data import toy_spec
 
     study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
-    model = TransferModel.from_pretrained(study.backend.base_model(), pooling="pair")
+    model = TransferModel.from_pretrained(study.profile_impl.base_model(), pooling="pair")
     spec = toy_spec("mnli")  # XNLI trains on MNLI, and is selected on MNLI's English dev set
     model.add_head(spec)
-    tokenizer = load_tokenizer(study.backend.base_model())
+    tokenizer = load_tokenizer(study.profile_impl.base_model())
     with torch.no_grad():
         model.heads["mnli"].out.weight.zero_()
         model.heads["mnli"].out.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
@@ -225,7 +225,7 @@ def test_lora_trains_adapters_and_saves_a_merged_encoder(tmp_path):
 
     study = study_from_dict({"name": "l", "profile": "smoke", "targets": ["udpos"], "languages": ["en"], "lora": 4,
                              "intermediate": [{"name": "mnli", "tasks": ["mnli"]}], "train_scale": 0.2})
-    model = TransferModel.from_pretrained(study.backend.base_model(), lora=4)
+    model = TransferModel.from_pretrained(study.profile_impl.base_model(), lora=4)
     trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n for n in trainable)  # the encoder's own weights stay frozen
     (run,) = study.runs()
@@ -316,3 +316,9 @@ def test_notebooks_hand_their_runs_to_the_executor_the_environment_names(tmp_pat
     notebook.run({"name": "a", "profile": "smoke", "targets": ["tatoeba"], "seeds": [0]}, str(tmp_path))
     assert seen == {"executor": "slurm", "slurm": {"slurm_partition": "gpu", "timeout_min": 60}, "workers": 1,
                     "report": str(tmp_path / "progress.log"), "skip_missing": False}
+
+
+def test_the_profile_object_has_its_own_name_and_the_old_one_warns():
+    study = study_from_dict({"name": "s", "targets": ["xnli"]})
+    with pytest.warns(DeprecationWarning, match="profile_impl"):
+        assert study.backend is study.profile_impl

@@ -97,12 +97,12 @@ class TableCounts:
     """Counts of a real benchmark's splits from the size and length tables, without loading anything."""
 
     def __init__(self, backend):
-        self.backend, self.sizes, self.lengths = backend, Table("sizes"), Table("lengths")
+        self.profile_impl, self.sizes, self.lengths = backend, Table("sizes"), Table("lengths")
         self.missing = defaultdict(list)  # (task, split, what) -> languages the tables lack: counted as nothing
 
     def split(self, spec: TaskSpec, lang: str, split: str) -> Split:
         task = spec.name
-        data = "hub" if self.backend.source_of(task, lang, split) == "hub" else "local"
+        data = "hub" if self.profile_impl.source_of(task, lang, split) == "hub" else "local"
         size = self.sizes.find(*((task, l, split, d) for l in (lang, "*") for d in (data, "")))
         length = self.lengths.find(*((task, l, s) for l in (lang, "*") for s in (split, "*")))
         if size is None or length is None:
@@ -120,7 +120,7 @@ class DataCounts:
     model's, or the same one trained here in seconds: it is deterministic)."""
 
     def __init__(self, backend):
-        self.backend = backend
+        self.profile_impl = backend
         languages = backend.world.languages
         built = cache_root() / "toy" / model_key(backend.model, languages=languages)
         if (built / "xlt_toy.json").exists():
@@ -132,7 +132,7 @@ class DataCounts:
     def split(self, spec: TaskSpec, lang: str, split: str) -> Split:
         key = (spec.name, lang, split)
         if key not in self.cache:
-            data = self.backend.load(spec.name, lang, split)
+            data = self.profile_impl.load(spec.name, lang, split)
             items = featurize(data.task, data.examples, self.tokenizer).items
             tokens = sum(len(ids) for it in items for ids in it.get("choices", [it.get("input_ids")]))
             self.cache[key] = Split(len(data.examples), float(len(items)), float(tokens))
@@ -164,7 +164,7 @@ def _trained(study, sizes: dict[str, Split], first: TaskSpec, seed: int, epochs,
 
 
 def _phase1(study, run, counts) -> list[Part]:
-    setup, spec = run.setup, study.backend.source_spec
+    setup, spec = run.setup, study.profile_impl.source_spec
     per_task: dict[str, list[Split]] = defaultdict(list)
     for task, lang, split in run.phase1_reads():
         s = counts.split(spec(task), lang, split)
@@ -325,7 +325,7 @@ def plan_study(study, gpu: str = "H100", gpus: int = 1) -> Plan:
         raise ConfigError(f"--gpu: {gpu!r} is not one of {', '.join(GPUS)}")
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
         raise ConfigError(f"--gpus: expected a positive number of GPUs, got {gpus!r}")
-    backend = study.backend
+    backend = study.profile_impl
     toy = getattr(backend, "world", None) is not None
     counts = DataCounts(backend) if toy else TableCounts(backend)
     runs, parts, trainings = study.runs(), [], {"phase1": defaultdict(int), "phase2": defaultdict(int)}

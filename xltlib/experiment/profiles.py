@@ -8,7 +8,7 @@
 
 Two kinds: ``ToyProfile`` (``smoke``, ``toy``: a generated world and a tiny XLM-R pretrained here) and
 ``HubProfile`` (``xtreme``: the Hugging Face Hub or local copies, a real XLM-R). A study holds its profile
-(``Study.backend``); the study, runner, notebooks and CLI never branch on a profile's name.
+(``Study.profile_impl``); the study, runner, notebooks and CLI never branch on a profile's name.
 
 ``data_source(source)`` turns what ``load_examples`` accepts ("hub", "toy", a directory, a source object)
 into a source object with a ``load`` method.

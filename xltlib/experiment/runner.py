@@ -82,7 +82,7 @@ def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[Tas
     training examples of an intermediate task, in every language of the setup."""
     spec, examples = None, []
     for lang in study.task_languages(setup, task):
-        data = study.backend.load(task, lang, "train")
+        data = study.profile_impl.load(task, lang, "train")
         spec = spec or data.task
         examples += _subsample(data.examples, setup.size, seed, lang, setup.cap)
     return spec, examples
@@ -92,7 +92,7 @@ def training_data(study: Study, task: str, setup: Setup, seed: int) -> tuple[Tas
 def _load_encoder(study: Study, path: str, seed: int = 0) -> TransferModel:
     """The encoder at ``path``: the study's base model (random weights drawn with ``seed`` where the study
     asks for them) or a phase-1 checkpoint; its word embeddings frozen where the study says so."""
-    random_init = study.random_weights and path == study.backend.base_model()
+    random_init = study.random_weights and path == study.profile_impl.base_model()
     model = TransferModel.from_pretrained(path, pooling=study.head_pooling, lora=study.lora, random_init=random_init,
                                           seed=seed)
     if study.freeze_embeddings:
@@ -104,7 +104,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
     """The encoder after intermediate training (a directory), built once per setup and seed."""
     study, setup = run.study, run.setup
     if run.phase1_key is None:
-        return study.backend.base_model()
+        return study.profile_impl.base_model()
     final = out / "checkpoints" / run.phase1_key
     with file_lock(out / "checkpoints" / f"{run.phase1_key}.lock"):
         if (final / "xlt_phase1.json").exists():
@@ -115,7 +115,7 @@ def phase1(run: Run, out: Path, progress: bool = False) -> str:
             import torch
 
             torch.cuda.reset_peak_memory_stats()
-        base = study.backend.base_model()
+        base = study.profile_impl.base_model()
         model = _load_encoder(study, base, run.phase1_seed)
         tokenizer = load_tokenizer(base)
         feats = {}
@@ -186,7 +186,7 @@ def loader(study: Study, seed: int = 0):
     the same items in every language)."""
     def load(task: str, lang: str, split: str):
         part = parse_split(study.train_split_of(task) if split == "train" else split)
-        data = study.backend.load(task, lang, part.split)
+        data = study.profile_impl.load(task, lang, part.split)
         if not part.whole:  # by position: the same items in every language of a set translated item by item
             data = dataclasses.replace(data, examples=part.take(data.examples))
         if split == "train" and study.target_size_of(task) is not None:
@@ -245,7 +245,7 @@ def collapsed(model, spec: TaskSpec, tokenizer, load, name: str | None) -> bool:
 
 def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retries: int, wall: float) -> list[dict]:
     study, setup, spec = run.study, run.setup, run.spec
-    backend = study.backend
+    backend = study.profile_impl
     base = {"run_id": run.id, "phase1_key": run.phase1_key or "none", "setup": setup.name,
             "intermediate": setup.label, "mode": setup.mode if len(setup.tasks) > 1 else "",
             "size": setup.size, "cap": setup.cap, "intermediate_languages": "+".join(setup.languages),
@@ -293,7 +293,7 @@ def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait
         encoder = phase1(first, out, progress)
         # a phase-1 checkpoint holds its base model's tokenizer (phase1 saves it there): the base's, loaded
         # once per process, not once per checkpoint (XLM-R's takes ~2.5 s to load)
-        tokenizer = load_tokenizer(study.backend.base_model())
+        tokenizer = load_tokenizer(study.profile_impl.base_model())
         load = loader(study, first.seed)
         chain = first.chain()
         history, retries = {}, 0
@@ -450,7 +450,7 @@ def _skips(study: Study, todo: list[Run]) -> tuple[dict, dict]:
     with why; ``skips``: each such run (and each run none of whose languages can be read), with why."""
     reads = sorted({x for r in todo for x in r.reads() + r.phase1_reads()})
     scored = {(r.spec.name, lang, r.eval_base) for r in todo for lang in r.languages()}
-    found = study.backend.unreadable(reads, scored)
+    found = study.profile_impl.unreadable(reads, scored)
     problems = {k: u.reason for k, u in found.items() if u.blocking}
     skips = {}
     for run in todo:
@@ -533,7 +533,7 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     if not todo:
         schedule.write_skipped(out, {})
         return counts
-    study.backend.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
+    study.profile_impl.check_model()  # the weights can be had (cache, mirror or Hub): fails in seconds if not
     problems, skips = _skips(study, todo)
     if problems and not skip_missing:
         raise ConfigError(f"{len(problems)} split(s) the study needs cannot be read, so {len(skips)} of its "
@@ -554,10 +554,10 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     with Progress(study.name, len(todo), report, progress and not detach) as bar:
         if executor == "local":
             if workers > 1 and len(phase1_units) + len(group_units) > 1:
-                study.backend.base_model()  # a toy model is pretrained here, once, not by every worker
+                study.profile_impl.base_model()  # a toy model is pretrained here, once, not by every worker
             failures = schedule.run_local(execute, phase1_units, group_units, out, workers, bar, share_gpus, bars=progress)
         else:
-            study.backend.base_model()  # a toy model is pretrained (or weights imported) once, before the jobs
+            study.profile_impl.base_model()  # a toy model is pretrained (or weights imported) once, before the jobs
             schedule.submit(execute, phase1_units, group_units, out, executor, slurm or {}, training)
             if detach:
                 counts["submitted"] = len(todo)

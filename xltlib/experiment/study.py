@@ -7,7 +7,7 @@ A Run is one (intermediate setup, target task, seed); its id is the hash of ever
 its result (the run key: profile, model, data source and the fingerprint of local files, task specs,
 budgets, setup, seed, engine version), so a finished run is never recomputed and a changed one never
 reused. Everything that differs between the toy world and XTREME is the study's profile
-(``Study.backend``, ``xltlib.experiment.profiles``).
+(``Study.profile_impl``, ``xltlib.experiment.profiles``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -112,9 +113,16 @@ class Study:
     train_split: tuple[tuple[str, str], ...] = ()
 
     @cached_property
-    def backend(self) -> Profile:
-        """The study's profile: data, model, recipe and run-key contents (``xltlib.experiment.profiles``)."""
+    def profile_impl(self) -> Profile:
+        """The ``Profile`` object behind ``profile``: data, model, recipe and run-key contents
+        (``xltlib.experiment.profiles``)."""
         return make_profile(self.profile, self.model, self.benchmark, self.local_data, self.world)
+
+    @property
+    def backend(self) -> Profile:
+        """Deprecated name of ``profile_impl``."""
+        warnings.warn("Study.profile is now Study.profile_impl", DeprecationWarning, stacklevel=2)
+        return self.profile_impl
 
     def runs(self) -> list["Run"]:
         return [Run(self, setup, target, seed) for setup in self.intermediate for target in self.targets
@@ -122,29 +130,29 @@ class Study:
 
     @property
     def model_name(self) -> str:
-        return self.backend.model
+        return self.profile_impl.model
 
     @property
     def head_pooling(self) -> str:
-        return self.pooling or self.backend.pooling
+        return self.pooling or self.profile_impl.pooling
 
     def task_languages(self, setup: "Setup", task: str) -> tuple[str, ...]:
         """The languages of an intermediate task's training data in a setup: its ``languages``; continued
         MLM: its ``mlm_languages``, by default every language the study evaluates (each in its own data)."""
-        if not format_of(self.backend.source_spec(task)).raw_text:
+        if not format_of(self.profile_impl.source_spec(task)).raw_text:
             return setup.languages
         if setup.mlm_languages:
             return setup.mlm_languages
-        langs = [l for t in self.targets for l in self.backend.target_spec(t).languages]
+        langs = [l for t in self.targets for l in self.profile_impl.target_spec(t).languages]
         if self.languages is not None:
             langs = [l for l in langs if l in self.languages]
-        mlm = self.backend.source_spec(task)
+        mlm = self.profile_impl.source_spec(task)
         return tuple(l for l in dict.fromkeys(["en"] + langs) if l in mlm.train_languages)
 
     def target_spec(self, task: str) -> TaskSpec:
         """A target's spec as this study evaluates it: the profile's, with the study's training task for it
         (``train_on``), retrieval layer and prefix."""
-        spec = self.backend.target_spec(task)
+        spec = self.profile_impl.target_spec(task)
         chain = dict(self.train_on).get(task)
         if isinstance(chain, tuple):  # the whole chain
             spec = dataclasses.replace(spec, train_task=chain[-1], train_before=chain[:-1])
@@ -188,7 +196,7 @@ class Study:
 
     def train_config(self, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
         """The profile's recipe for ``spec``, its epochs (or ``epochs``) scaled by ``train_scale``."""
-        cfg = self.backend.train_config(spec, seed)
+        cfg = self.profile_impl.train_config(spec, seed)
         cfg = dataclasses.replace(cfg, epochs=(epochs or cfg.epochs) * self.train_scale)
         return cfg if self.learning_rate is None else dataclasses.replace(cfg, lr=self.learning_rate)
 
@@ -218,7 +226,7 @@ class Run:
 
     def _base(self) -> dict:
         s = self.study
-        return {**s.backend.key(), "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
+        return {**s.profile_impl.key(), "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
                 "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE, **s.engine_key()}
 
     @property
@@ -245,7 +253,7 @@ class Run:
 
     def chain(self) -> list[TaskSpec]:
         """Phase 2's training tasks (``xltlib.engine.phases.training_chain``); empty: scored from the encoder."""
-        return training_chain(self.spec, self.study.backend.source_spec)
+        return training_chain(self.spec, self.study.profile_impl.source_spec)
 
     def chain_reads(self) -> list[tuple[str, str, str]]:
         out = []
@@ -277,7 +285,7 @@ class Run:
                                   ("eval_size", self.study.eval_size))
                 if v is not None and v != [None] * len(chain) and v != ["train"] * len(chain)}
         return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
-                                "data": self.study.backend.data_key(self.chain_reads()), **size})
+                                "data": self.study.profile_impl.data_key(self.chain_reads()), **size})
 
     def _budget(self) -> dict:
         """What of the study's evaluation and phase-2 budget decides this run, where set (absent otherwise,
@@ -299,16 +307,16 @@ class Run:
         """Checkpoint key of the phase-1 encoder, shared by every target of this setup and seed."""
         if not self.setup.tasks:
             return None
-        backend = self.study.backend
-        specs = [_spec_digest(backend.source_spec(t)) for t in self.setup.tasks]
+        profile = self.study.profile_impl
+        specs = [_spec_digest(profile.source_spec(t)) for t in self.setup.tasks]
         return "p1-" + _digest({**self._base(), "seed": self.phase1_seed, "setup": self.setup.key, "specs": specs,
-                                "data": backend.data_key(self.phase1_reads())})
+                                "data": profile.data_key(self.phase1_reads())})
 
     @property
     def id(self) -> str:
         return _digest({**self._base(), "setup": self.setup.key, "phase1": self.phase1_key, "target": self.target,
                         "spec": _spec_digest(self.spec), "languages": list(self.languages()),
-                        "data": self.study.backend.data_key(self.reads()), **self._budget()})
+                        "data": self.study.profile_impl.data_key(self.reads()), **self._budget()})
 
     def languages(self) -> tuple[str, ...]:
         spec, wanted = self.spec, self.study.languages
@@ -519,7 +527,7 @@ def validate(study: Study) -> None:
     _check_fields(study, STUDY_CHECKS, "")
     for i, setup in enumerate(study.intermediate):
         _check_fields(setup, SETUP_CHECKS, f"intermediate[{i}] ({setup.name}).")
-    backend = study.backend  # the profile: raises for a local_data outside the xtreme profile
+    profile = study.profile_impl  # the profile: raises for a local_data outside the xtreme profile
     if study.head_pooling not in POOLINGS:
         raise ConfigError(f"pooling: {study.head_pooling!r} is not one of {', '.join(POOLINGS)}")
     names = [s.name for s in study.intermediate]
@@ -534,7 +542,7 @@ def validate(study: Study) -> None:
         seen[key] = setup.name
     all_langs = set()
     for target in study.targets:
-        spec = _known(backend.target_spec, target, "targets")
+        spec = _known(profile.target_spec, target, "targets")
         if spec.role != "target":
             raise ConfigError(f"targets: {target!r} is an {spec.role} task, not a target task")
         all_langs |= set(spec.languages)
@@ -543,9 +551,9 @@ def validate(study: Study) -> None:
         if extra:
             raise ConfigError(f"{field}: {', '.join(extra)} not among the study's targets ({', '.join(study.targets)})")
     for target, tasks in study.train_on:
-        spec = backend.target_spec(target)
+        spec = profile.target_spec(target)
         for i, task in enumerate(tasks if isinstance(tasks, tuple) else (tasks,)):
-            train = _known(backend.source_spec, task, f"train_on.{target}")
+            train = _known(profile.source_spec, task, f"train_on.{target}")
             last = i == len(tasks) - 1 if isinstance(tasks, tuple) else True
             if train.format is not spec.format or (last and spec.labels and train.labels != spec.labels) or \
                     "en" not in train.train_languages:
@@ -559,7 +567,7 @@ def validate(study: Study) -> None:
             raise ConfigError(f"target_size: {', '.join(extra)} is no target's English training task; "
                               f"they are: {', '.join(sorted(trained))}")
     for target, split in study.eval_split:
-        if parse_split(split).split not in backend.target_spec(target).splits():
+        if parse_split(split).split not in profile.target_spec(target).splits():
             raise ConfigError(f"eval_split.{target}: {target} has no {parse_split(split).split} split")
     _check_train_split(study)
     if study.languages is not None:
@@ -570,7 +578,7 @@ def validate(study: Study) -> None:
     for i, setup in enumerate(study.intermediate):
         where = f"intermediate[{i}] ({setup.name})"
         for task in setup.tasks:
-            spec = _known(backend.source_spec, task, f"{where}.tasks")
+            spec = _known(profile.source_spec, task, f"{where}.tasks")
             if not format_of(spec).trains_head:
                 raise ConfigError(f"{where}.tasks: {task!r} is a {spec.format.value} task and has no training data")
             bad = [l for l in study.task_languages(setup, task) if l not in spec.train_languages]
@@ -578,7 +586,7 @@ def validate(study: Study) -> None:
                 field = "mlm_languages" if format_of(spec).raw_text else "languages"
                 raise ConfigError(f"{where}.{field}: {task} has no training data in {', '.join(bad)}; "
                                   f"valid: {', '.join(spec.train_languages)}")
-    size = backend.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's
+    size = profile.model_size()  # a model the profile cannot use; loading it (cache, mirror or Hub) is run_study's
     layers = getattr(size, "layers", None)
     if _is_int(study.retrieval_layer) and layers and study.retrieval_layer > layers:
         raise ConfigError(f"retrieval_layer: {study.retrieval_layer} is deeper than {study.model_name}'s {layers} "
@@ -591,7 +599,7 @@ def _check_train_split(study: Study) -> None:
     in every language of a set translated item by item)."""
     if not study.train_split:
         return
-    backend = study.backend
+    profile = study.profile_impl
     chains = {t: Run(study, study.intermediate[0], t, 0).chain() for t in study.targets}
     trained = {s.name for chain in chains.values() for s in chain}
     for task, split in study.train_split:
@@ -599,13 +607,13 @@ def _check_train_split(study: Study) -> None:
             raise ConfigError(f"train_split: {task} is no target's English training task; they are: "
                               f"{', '.join(sorted(trained))}")
         base = parse_split(split).split
-        if base != "train" and base not in backend.source_spec(task).splits():
+        if base != "train" and base not in profile.source_spec(task).splits():
             raise ConfigError(f"train_split.{task}: {task} has no {base} split")
     for target, chain in chains.items():
         scored = parse_split(dict(study.eval_split).get(target, "test"))
         for step in chain:
             used = parse_split(study.train_split_of(step.name))
-            if step.name == backend.target_spec(target).name and used.overlaps(scored):
+            if step.name == profile.target_spec(target).name and used.overlaps(scored):
                 raise ConfigError(f"train_split.{step.name} {used} and eval_split.{target} {scored} overlap: "
                                   f"{target} would score items its fine-tuning trained on (in English, and their "
                                   "translations); give disjoint slices, e.g. dev[:50%] and dev[50%:]")

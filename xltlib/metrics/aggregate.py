@@ -65,7 +65,7 @@ def xtreme_score(
         by: columns to score separately, e.g. ``("setup", "seed")``.
         exclude_languages: e.g. ``("en",)`` for zero-shot averages without the training language.
         spec_of: ``task name -> TaskSpec`` giving each task's languages and category (default: the
-            benchmark's specs; a toy study's ``study.backend.target_spec`` for the toy analogs).
+            benchmark's specs; a toy study's ``study.profile_impl.target_spec`` for the toy analogs).
 
     Returns:
         One row per group and (level, name): level ``task`` (name = task), ``category`` (name =

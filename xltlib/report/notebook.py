@@ -77,7 +77,7 @@ def banner(profile: str, world: dict | None = None, study: dict | None = None):
     if study is None:
         return Markdown(make_profile(profile, world=world).banner)
     s = _study(study)
-    text = s.backend.banner
+    text = s.profile_impl.banner
     if s.random_weights:
         text += (" **Random weights**: the model's architecture and tokenizer with every weight drawn at random "
                  "(a control for what pretraining adds).")
@@ -145,7 +145,7 @@ def benchmark_of(study: dict) -> str:
 
 def target_specs(study: dict):
     """``task -> TaskSpec`` as the study's profile defines its targets (the toy analogs on the toy profile)."""
-    return _study(study).backend.target_spec
+    return _study(study).profile_impl.target_spec
 
 
 def study_setups(study: dict) -> tuple:
@@ -156,19 +156,19 @@ def study_setups(study: dict) -> tuple:
 def model_dir(study: dict) -> str:
     """The study's pretrained model: a toy model's cache directory (made on first use), an imported
     model's directory or a Hub id."""
-    return _study(study).backend.base_model()
+    return _study(study).profile_impl.base_model()
 
 
 def english_train(study, task: str) -> list:
     """The English training examples of ``task`` (a target's: its training task's, e.g. MNLI for XNLI)."""
-    return study.backend.load(task, "en", "train").examples
+    return study.profile_impl.load(task, "en", "train").examples
 
 
 def training_sizes(study: dict) -> pd.DataFrame:
     """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
     s = _study(study)
     return pd.DataFrame([{"setup": setup.name, "intermediate": setup.label,
-                          "examples": sum(subsample_size(len(s.backend.load(t, l, "train").examples), setup)
+                          "examples": sum(subsample_size(len(s.profile_impl.load(t, l, "train").examples), setup)
                                           for t in setup.tasks for l in setup.languages)}
                          for setup in s.intermediate])
 
