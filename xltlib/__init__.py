@@ -9,6 +9,7 @@ The Python API, for notebooks and scripts (the ``xlt`` command does the same fro
     df = xlt.load_results("runs/toy_small")             # the tidy results table (pandas)
     xlt.load_curves("runs/toy_small")                    # every run's training curves (pandas)
     xlt.status("runs/toy_small")                         # where every run is: done, queued, running, failed, ...
+    xlt.register_task(xlt.TaskSpec(...))                 # a task of one's own: one record (xltlib.data.register)
 
 The names are looked up when first used, so ``import xltlib`` loads neither torch nor the engine, and
 importing it changes nothing in the process. The README maps the modules.
@@ -26,10 +27,16 @@ _LAZY = {
     "study_from_dict": ("xltlib.experiment.study", "study_from_dict"),
     "Study": ("xltlib.experiment.study", "Study"),
     "Setup": ("xltlib.experiment.study", "Setup"),
+    "register_task": ("xltlib.data.register", "register_task"),
+    "register_reader": ("xltlib.data.local", "register_reader"),
+    "TaskSpec": ("xltlib.registry.tasks", "TaskSpec"),
+    "HubSource": ("xltlib.registry.tasks", "HubSource"),
+    "LocalFile": ("xltlib.registry.tasks", "LocalFile"),
+    "Format": ("xltlib.registry.tasks", "Format"),
 }
 
 __all__ = ["__version__", "load_study", "run_study", "load_results", "load_curves", "status", "plan", "study_from_dict",
-           "Study", "Setup"]
+           "Study", "Setup", "register_task", "register_reader", "TaskSpec", "HubSource", "LocalFile", "Format"]
 
 
 def load_study(source, name: str = "study"):

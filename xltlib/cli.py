@@ -35,7 +35,6 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
     """Everything xltlib knows about one task, from every place that holds some of it: its spec, where each
     split is read on the Hub (and by which schema), the files of a local directory it reads, whether the
     toy world generates it, and its rows in the size and length tables ``xlt plan`` counts with."""
-    from xltlib.data.local import OTHER_LAYOUT, TATOEBA_LASER, XTREME_LAYOUT
     from xltlib.experiment.plan import table
     from xltlib.registry.tasks import get_task
     from xltlib.toy.data import TOY_TASKS
@@ -45,9 +44,8 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
     except KeyError as exc:
         raise XltError(exc.args[0]) from None
     def local(split):  # in the order the loader tries them (xltlib.data.local)
-        layouts = (TATOEBA_LASER if (spec.name, split) == ("tatoeba", "test") else ()) + \
-            (XTREME_LAYOUT.get((spec.name, split)), OTHER_LAYOUT.get((spec.name, split)))
-        return [f"{spec.name}/<lang>/{split}.jsonl"] + [lay.path.replace("{split}", split) for lay in layouts if lay]
+        return [f"{spec.name}/<lang>/{split}.jsonl"] + [f.path.replace("{split}", split)
+                                                         for f in spec.local.get(split, ())]
 
     return {
         "name": spec.name, "title": spec.title, "role": spec.role, "format": spec.format.value,
@@ -59,8 +57,7 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
                          **({"revision": src.revision} if src.revision else {}),
                          **({"languages": list(src.languages)} if src.languages else {})} for src in sources]
                 for split, sources in spec.hub.items()},
-        "local": {split: local(split) for split in spec.splits() or  # a task without Hub sources: its files'
-                  [s for s in SPLITS if (spec.name, s) in XTREME_LAYOUT or (spec.name, s) in OTHER_LAYOUT]},
+        "local": {split: local(split) for split in spec.splits() or [s for s in SPLITS if s in spec.local]},
         "toy": spec.name in TOY_TASKS,
         "sizes": [r for r in table("sizes") if r["task"] == spec.name],
         "lengths": [r for r in table("lengths") if r["task"] == spec.name],

@@ -1,23 +1,25 @@
 """The local-directory loader: the normalized layout, XTREME's own download folder, and licensed data.
 
-Layouts under the directory ``DIR`` (first match wins):
+Layouts under the directory ``DIR`` (first match wins). Each task's record names its own (``TaskSpec.local``:
+a path pattern, the reader of ``READERS`` that parses it, the check of ``BLANK_CHECKS`` that tells blanked
+labels); ``xlt tasks NAME`` lists them. A task of one's own adds a reader with ``register_reader``.
 
 1. Normalized records, any task: ``DIR/<task>/<lang>/<split>.jsonl`` or ``.parquet``; one record per
    line/row with the fields of the task's example type (``xltlib.registry.examples``), e.g. for tagging
    ``{"id": "1", "tokens": ["Hi", "!"], "tags": ["INTJ", "PUNCT"]}``.
 2. XTREME's download folder, as google-research/xtreme's ``scripts/download_data.sh`` leaves it
-   (``XTREME_LAYOUT`` below: ``xnli/dev-de.tsv``, ``udpos/train-en.tsv``, ``xquad/xquad.de.json``,
-   ``mlqa/MLQA_V1/dev/...``, ``tydiqa/tydiqa-goldp-v1.1-train/...``, ``bucc2018/de-en.dev.*``,
-   ``tatoeba/de-en.*``, ``xcopa/val-it.jsonl``, ``siqa/socialIQa_v1.4_dev.jsonl``, ``squad/*.json``).
+   (``xnli/dev-de.tsv``, ``udpos/train-en.tsv``, ``xquad/xquad.de.json``, ``mlqa/MLQA_V1/dev/...``,
+   ``tydiqa/tydiqa-goldp-v1.1-train/...``, ``bucc2018/de-en.dev.*``, ``tatoeba/de-en.*``,
+   ``xcopa/val-it.jsonl``, ``siqa/socialIQa_v1.4_dev.jsonl``, ``squad/*.json``).
    Its UD-POS files have multiword tokens fused as XTREME's preprocessing does, and its BUCC files hold
    the full comparable corpora: the forms published numbers were computed on. XTREME blanks the labels
    it keeps for its leaderboard (XNLI / PAWS-X / UD-POS / PAN-X test without labels, empty answers in its
    XQuAD and TyDiQA files, every XCOPA test label 0, Tatoeba's English side sorted, no BUCC test gold):
    such a split raises ``BlankedLabelsError`` saying so, is never scored, and ``holds`` is False for it
    (a study then reads that split from the Hub).
-3. SST-2 as GLUE's download script leaves it: ``DIR/SST-2/{train,dev}.tsv``. CCG: ``DIR/ccg/<split>.tsv`` with ``tokens<TAB>tags`` per line (both space-separated) and optionally
-   ``DIR/ccg/tags_to_id.json`` (jiant's tag map) to fix the tag order; otherwise the tag set comes from
-   the data.
+3. SST-2 as GLUE's download script leaves it: ``DIR/SST-2/{train,dev}.tsv``. CCG: ``DIR/ccg/<split>.tsv``
+   with ``tokens<TAB>tags`` per line (both space-separated) and optionally ``DIR/ccg/tags_to_id.json``
+   (jiant's tag map) to fix the tag order; otherwise the tag set comes from the data.
 4. Tatoeba as LASER ships it (gold-aligned, ISO 639-3 codes: ``cmn`` for zh): ``tatoeba.<iso3>-eng.<iso3>``
    and ``.eng`` under ``DIR/tatoeba/``, ``DIR/tatoeba/v1/`` or ``DIR/v1/`` (LASER's ``data/tatoeba`` as
    DIR). Read before XTREME's copy, whose sorted English side cannot be scored.
@@ -309,50 +311,45 @@ def _blank_bucc(path: Path, lang: str) -> str | None:
     return None if Path(str(path)[: -len(f".{lang}")] + ".gold").exists() else "it has no .gold file"
 
 
-class Layout(NamedTuple):
-    path: str  # relative to DIR; {lang}, {split}, {iso3}
-    read: Callable
-    blanked: Callable | None = None  # (path, lang) -> why the labels are blanked, or None
+# ------------------------------------------------------------------------------------------- readers
+class Reader(NamedTuple):
+    read: Callable  # (path, spec, lang, split) -> (row number, example | Exception) pairs
+    companions: Callable = lambda path, lang: []  # (path, lang) -> the other files a read opens
+    adjust: Callable | None = None  # (spec, path) -> the spec its rows are collected under
 
 
-_PAIRS_BLANK = _blank_columns(3, "it has no label column")
-_CONLL_BLANK = _blank_columns(2, "it has no tag column")
+def _ccg_tags(path: Path) -> Path:
+    return path.parent / "tags_to_id.json"
 
-# (task, split) -> where XTREME's download folder keeps it
-XTREME_LAYOUT: dict[tuple[str, str], Layout] = {
-    ("mnli", "train"): Layout("xnli/train-{lang}.tsv", _pairs),
-    **{("xnli", s): Layout("xnli/{split}-{lang}.tsv", _pairs, _PAIRS_BLANK) for s in ("dev", "test")},
-    **{("pawsx", s): Layout("pawsx/{split}-{lang}.tsv", _pairs, _PAIRS_BLANK) for s in ("train", "dev", "test")},
-    **{("udpos", s): Layout("udpos/{split}-{lang}.tsv", _conll, _CONLL_BLANK) for s in ("train", "dev", "test")},
-    **{("panx", s): Layout("panx/{split}-{lang}.tsv", _conll, _CONLL_BLANK) for s in ("train", "dev", "test")},
-    ("xquad", "test"): Layout("xquad/xquad.{lang}.json", _squad_json, _blank_answers),
-    **{("mlqa", s): Layout("mlqa/MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json", _squad_json,
-                           _blank_answers) for s in ("dev", "test")},
-    ("tydiqa", "train"): Layout("tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.{lang}.train.json", _squad_json),
-    # TyDiQA-GoldP's dev set is XTREME's test set
-    ("tydiqa", "test"): Layout("tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", _squad_json,
-                               _blank_answers),
-    ("squad_v1", "train"): Layout("squad/train-v1.1.json", _squad_json),
-    ("squad_v1", "dev"): Layout("squad/dev-v1.1.json", _squad_json),
-    **{("bucc2018", s): Layout("bucc2018/{lang}-en.{split}.{lang}", _bucc, _blank_bucc) for s in ("dev", "test")},
-    ("tatoeba", "test"): Layout("tatoeba/{lang}-en.{lang}", _tatoeba, _blank_tatoeba),
-    ("xcopa", "dev"): Layout("xcopa/val-{lang}.jsonl", _copa, _blank_copa),
-    ("xcopa", "test"): Layout("xcopa/test-{lang}.jsonl", _copa, _blank_copa),
-    ("copa", "train"): Layout("xcopa/train-en.jsonl", _copa),
-    ("copa", "dev"): Layout("xcopa/val-en.jsonl", _copa),
-    ("siqa", "train"): Layout("siqa/socialIQa_v1.4_trn.jsonl", _siqa),
-    ("siqa", "dev"): Layout("siqa/socialIQa_v1.4_dev.jsonl", _siqa),
+
+# the readers a task's local layouts (``TaskSpec.local``) name
+READERS: dict[str, Reader] = {
+    "pairs": Reader(_pairs), "conll": Reader(_conll), "squad_json": Reader(_squad_json),
+    "bucc": Reader(_bucc, lambda path, lang: [Path(str(path)[: -len(f".{lang}")] + ext) for ext in (".en", ".gold")]),
+    "tatoeba": Reader(_tatoeba, lambda path, lang: [path.with_name(f"{lang}-en.en")]),
+    "tatoeba_laser": Reader(_tatoeba_laser, lambda path, lang: [path.with_suffix(".eng")]),
+    "copa": Reader(_copa), "siqa": Reader(_siqa), "glue_single": Reader(_glue_single),
+    "ccg": Reader(_ccg, lambda path, lang: [p for p in [_ccg_tags(path)] if p.exists()],
+                  lambda spec, path: _with_ccg_tags(spec, _ccg_tags(path))),
 }
-# other layouts a researcher may hold
-OTHER_LAYOUT: dict[tuple[str, str], Layout] = {
-    **{("ccg", s): Layout("ccg/{split}.tsv", _ccg) for s in ("train", "dev", "test")},
-    **{("sst2", s): Layout("SST-2/{split}.tsv", _glue_single) for s in ("train", "dev")},  # GLUE's download
+# the checks that tell a file whose labels are blanked: (path, lang) -> why, or None
+BLANK_CHECKS: dict[str, Callable] = {
+    "pairs": _blank_columns(3, "it has no label column"), "conll": _blank_columns(2, "it has no tag column"),
+    "answers": _blank_answers, "bucc": _blank_bucc, "tatoeba": _blank_tatoeba, "copa": _blank_copa,
 }
-# Tatoeba as LASER ships it (facebookresearch/LASER data/tatoeba/v1: line i of one file translates line i of
-# the other; XTREME's download script fetches these, then sorts the English side): under tatoeba/, under
-# tatoeba/v1/, or the v1/ folder of a LASER checkout's data/tatoeba given as DIR itself
-TATOEBA_LASER = tuple(Layout(f"{where}tatoeba.{{iso3}}-eng.{{iso3}}", _tatoeba_laser)
-                      for where in ("tatoeba/", "tatoeba/v1/", "v1/"))
+
+
+def register_reader(name: str, read: Callable, companions: Callable | None = None,
+                    blank: Callable | None = None) -> None:
+    """A reader of one's own file format, for the ``LocalFile`` layouts of a registered task: ``read(path, spec,
+    lang, split)`` yields ``(row number, example or Exception)``; ``companions(path, lang)``: the other files
+    it opens (they enter the data's fingerprint); ``blank(path, lang)``: why the file's labels are blanked,
+    or None (then registered under the same name in ``BLANK_CHECKS``)."""
+    if name in READERS:
+        raise ValueError(f"a reader named {name!r} exists; readers: {', '.join(sorted(READERS))}")
+    READERS[name] = Reader(read, companions or (lambda path, lang: []))
+    if blank is not None:
+        BLANK_CHECKS[name] = blank
 
 
 @lru_cache(maxsize=256)
@@ -362,7 +359,7 @@ def _blanked(path: str, mtime: int, lang: str, check) -> str | None:
 
 class Found(NamedTuple):
     path: Path
-    read: Callable
+    reader: Reader | None  # None: the normalized layout
     blanked: str | None  # why the labels are blanked, or None
 
 
@@ -375,15 +372,13 @@ class LocalData:
     def __repr__(self) -> str:
         return f"LocalData({str(self.root)!r})"
 
-    def candidates(self, spec: TaskSpec, lang: str, split: str) -> list[tuple[Path, Callable | None, Callable | None]]:
-        """Every path that could hold the split, in the order they are tried."""
+    def candidates(self, spec: TaskSpec, lang: str, split: str) -> list[tuple[Path, Reader | None, Callable | None]]:
+        """Every path that could hold the split, in the order they are tried: the normalized layout, then the
+        task's own (``spec.local``)."""
         out = [(self.root / spec.name / lang / f"{split}.{ext}", None, None) for ext in ("jsonl", "parquet")]
-        layouts = [table[spec.name, split] for table in (XTREME_LAYOUT, OTHER_LAYOUT) if (spec.name, split) in table]
-        if (spec.name, split) == ("tatoeba", "test"):
-            layouts = list(TATOEBA_LASER) + layouts  # gold-aligned: before XTREME's sorted copy
-        for layout in layouts:
+        for layout in spec.local.get(split, ()):
             rel = layout.path.format(lang=lang, split=split, iso3=_iso3(lang))
-            out.append((self.root / rel, layout.read, layout.blanked))
+            out.append((self.root / rel, READERS[layout.reader], layout.blank and BLANK_CHECKS[layout.blank]))
         return out
 
     def find(self, spec: TaskSpec, lang: str, split: str) -> Found | None:
@@ -413,15 +408,7 @@ class LocalData:
         found = self.find(spec, lang, split)
         if found is None or found.blanked:
             return []
-        paths = [found.path]
-        if found.read is _bucc:
-            prefix = str(found.path)[: -len(f".{lang}")]
-            paths += [Path(prefix + ".en"), Path(prefix + ".gold")]
-        elif found.read in (_tatoeba, _tatoeba_laser):
-            paths.append(found.path.with_name(f"{lang}-en.en") if found.read is _tatoeba else found.path.with_suffix(".eng"))
-        elif found.read is _ccg and (found.path.parent / "tags_to_id.json").exists():
-            paths.append(found.path.parent / "tags_to_id.json")
-        return paths
+        return [found.path] + (found.reader.companions(found.path, lang) if found.reader else [])
 
     def load(self, task, lang: str, split: str, *, on_error: str = "skip", benchmark: str | None = None,
              limit: int | None = None) -> TaskData:
@@ -436,12 +423,12 @@ class LocalData:
                 f"{found.path}: its labels are blanked ({found.blanked}), as XTREME's download folder keeps "
                 f"{split} labels for its leaderboard; {spec.name} {lang}/{split} cannot be scored from it "
                 f"(use the Hub or the original release)", path=str(found.path), reason=found.blanked)
-        if found.read is None:
+        if found.reader is None:
             rows = _normalized(spec, lang, _records(found.path))
         else:
-            rows = found.read(found.path, spec, lang, split)
-            if found.read is _ccg:
-                spec = _with_ccg_tags(spec, found.path.parent / "tags_to_id.json")
+            rows = found.reader.read(found.path, spec, lang, split)
+            if found.reader.adjust:
+                spec = found.reader.adjust(spec, found.path)
         return collect(spec, lang, split, str(found.path), islice(rows, limit), on_error)
 
 

@@ -208,9 +208,10 @@ def _digest(obj) -> str:
 def _spec_digest(spec: TaskSpec) -> str:
     """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose."""
     d = dataclasses.asdict(spec)
-    # prose; and flags that restate, for every task registered before them, what its format and metrics decided
-    # (BUCC's threshold tuned on dev, CCG's open tag set)
-    for field in ("title", "notes", "threshold_on_dev", "open_labels"):
+    # prose; where a local directory keeps it (the data key fingerprints the files read); and flags that restate,
+    # for every task registered before them, what its format and metrics decided (BUCC's threshold tuned on dev,
+    # CCG's open tag set)
+    for field in ("title", "notes", "local", "threshold_on_dev", "open_labels"):
         d.pop(field, None)
     if d.get("retrieval") and not d["retrieval"]["prefix"]:
         del d["retrieval"]["prefix"]  # added after 0.2.0: absent when unused, so earlier run keys stay valid

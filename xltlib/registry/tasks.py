@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from xltlib.errors import ConfigError
 from xltlib.registry.languages import language
@@ -109,6 +109,17 @@ class RetrievalSpec:
         return max(1, min(num_layers, round(self.layer * num_layers / self.of_layers)))
 
 
+class LocalFile(NamedTuple):
+    """Where a split may lie in a local directory (a study's ``local_data``), besides the normalized
+    ``<task>/<lang>/<split>.jsonl``: ``path`` relative to the directory, with ``{lang}``, ``{split}`` and
+    ``{iso3}`` (ISO 639-3) filled in; ``reader``: the reader of ``xltlib.data.local.READERS`` that parses
+    it; ``blank``: the check of ``xltlib.data.local.BLANK_CHECKS`` that tells a copy with its labels blanked
+    (XTREME's leaderboard splits), or None."""
+    path: str
+    reader: str
+    blank: str | None = None
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     name: str  # registry key, lowercase
@@ -136,6 +147,8 @@ class TaskSpec:
     train_before: tuple[str, ...] = ()  # tasks fine-tuned, in order, before the target's own data (one head)
     threshold_on_dev: bool = False  # scored with a similarity threshold tuned on its dev split's gold (BUCC)
     open_labels: bool = False  # its label set is the one its training data holds (CCG's supertags)
+    # split -> the layouts of a local directory it may be read from, in the order they are tried
+    local: Mapping[str, tuple[LocalFile, ...]] = dataclasses.field(default_factory=dict)
     hub_caveat: str = ""  # why scores on the Hub copy are not comparable with published ones ("": they are)
     notes: str = ""
 
@@ -230,12 +243,16 @@ _TASKS: list[TaskSpec] = [
              for s, h in (("dev", "validation"), ("test", "test"))},
         labels=NLI_LABELS, train_task="mnli", category="classification", epochs=2,
         notes="languages are pooled in one config; gold_label is a string",
+        # XTREME's download folder
+        local={s: (LocalFile("xnli/{split}-{lang}.tsv", "pairs", "pairs"),) for s in ("dev", "test")},
     ),
     TaskSpec(
         "pawsx", "PAWS-X", _CLS, "target", ("accuracy",), PAWSX_LANGS,
         hub=_per_lang(XT, "PAWS-X.{lang}", {"train": "train", "dev": "validation", "test": "test"}, "pawsx"),
         labels=("0", "1"), train_languages=PAWSX_LANGS, category="classification", epochs=5,
         notes="label is the string '0'/'1'; non-English train is machine-translated (translate-train)",
+        # XTREME's download folder
+        local={s: (LocalFile("pawsx/{split}-{lang}.tsv", "pairs", "pairs"),) for s in ("train", "dev", "test")},
     ),
     TaskSpec(
         "udpos", "UD-POS", _TAG, "target", ("f1",), UDPOS_LANGS,
@@ -245,24 +262,34 @@ _TASKS: list[TaskSpec] = [
         notes="scored with seqeval F1 over UPOS tags, exactly as XTREME does",
         hub_caveat="the Hub copy keeps CoNLL-U's split multiword tokens; XTREME fuses them (es, fr, it, pt, de, "
                    "ar, he, ...): read XTREME's download folder (local_data) for comparable numbers",
+        # XTREME's download folder
+        local={s: (LocalFile("udpos/{split}-{lang}.tsv", "conll", "conll"),) for s in ("train", "dev", "test")},
     ),
     TaskSpec(
         "panx", "PAN-X (WikiANN)", _TAG, "target", ("f1",), PANX_LANGS,
         hub=_per_lang(XT, "PAN-X.{lang}", {"train": "train", "dev": "validation", "test": "test"}, "tagging",
                       columns={"tags": "ner_tags"}),
         labels=NER_TAGS, category="structured", epochs=10,
+        # XTREME's download folder
+        local={s: (LocalFile("panx/{split}-{lang}.tsv", "conll", "conll"),) for s in ("train", "dev", "test")},
     ),
     TaskSpec(
         "xquad", "XQuAD", _QA, "target", ("exact_match", "f1"), XQUAD_LANGS,
         hub={"test": (HubSource("google/xquad", "xquad.{lang}", "validation", "squad"),)},
         train_task="squad_v1", category="qa", max_length=384, batch_size=16, epochs=2,
         notes="test-only (no dev); model selection on SQuAD dev",
+        # XTREME's download folder
+        local={"test": (LocalFile("xquad/xquad.{lang}.json", "squad_json", "answers"),)},
     ),
     TaskSpec(
         "mlqa", "MLQA", _QA, "target", ("exact_match", "f1"), MLQA_LANGS,
         hub=_per_lang(XT, "MLQA.{lang}.{lang}", {"dev": "validation", "test": "test"}, "squad"),
         train_task="squad_v1", category="qa", max_length=384, batch_size=16, epochs=2, qa_rules="mlqa",
         notes="zero-shot uses context and question in the same language; MLQA answer normalization",
+        # XTREME's download folder
+        local={s: (LocalFile("mlqa/MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json", "squad_json",
+                             "answers"),)
+               for s in ("dev", "test")},
     ),
     TaskSpec(
         "tydiqa", "TyDiQA-GoldP", _QA, "target", ("exact_match", "f1"), TYDIQA_LANGS,
@@ -271,6 +298,11 @@ _TASKS: list[TaskSpec] = [
         category="qa", max_length=384, batch_size=16, epochs=2,
         notes="all languages in one config, language from the id prefix; the Hub validation split is "
               "XTREME's test set",
+        # XTREME's download folder
+        local={"train": (LocalFile("tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.{lang}.train.json", "squad_json"),),
+               # TyDiQA-GoldP's dev set is XTREME's test set
+               "test": (LocalFile("tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", "squad_json",
+                                     "answers"),)},
     ),
     TaskSpec(
         "bucc2018", "BUCC 2018", _RET, "target", ("f1",), BUCC_LANGS,
@@ -279,12 +311,19 @@ _TASKS: list[TaskSpec] = [
         threshold_on_dev=True, notes="the threshold is tuned on dev",
         hub_caveat="the Hub copy holds the gold pairs only, not the comparable corpora with their distractors: "
                    "mining is far easier and F1 inflated; read XTREME's bucc2018/ folder (local_data)",
+        # XTREME's download folder
+        local={s: (LocalFile("bucc2018/{lang}-en.{split}.{lang}", "bucc", "bucc"),) for s in ("dev", "test")},
     ),
     TaskSpec(
         "tatoeba", "Tatoeba", _RET, "target", ("accuracy",), TATOEBA_LANGS,
         hub=_per_lang(XT, "tatoeba.{iso3}", {"test": "validation"}, "bitext"),
         category="retrieval", max_length=512, retrieval=RetrievalSpec(), encoder_from="intermediate",
         notes="1000 pairs per language, English target side; nearest neighbour by cosine",
+        # LASER's gold-aligned copy (under tatoeba/, tatoeba/v1/, or LASER's data/tatoeba/v1 as the directory)
+        # before XTREME's, whose English side is sorted
+        local={"test": (*(LocalFile(f"{where}tatoeba.{{iso3}}-eng.{{iso3}}", "tatoeba_laser")
+                          for where in ("tatoeba/", "tatoeba/v1/", "v1/")),
+                        LocalFile("tatoeba/{lang}-en.{lang}", "tatoeba", "tatoeba"))},
     ),
     # ---------------------------------------------------------------- XTREME-R additions
     TaskSpec(
@@ -292,6 +331,9 @@ _TASKS: list[TaskSpec] = [
         hub=_per_lang("cambridgeltl/xcopa", "{lang}", {"dev": "validation", "test": "test"}, "copa"),
         num_choices=2, train_task="copa", train_before=("siqa",), category="classification", epochs=5,
         notes="trained on SIQA, then COPA (English), as XTREME-R does; selected on COPA's validation set",
+        # XTREME's download folder
+        local={"dev": (LocalFile("xcopa/val-{lang}.jsonl", "copa", "copa"),),
+               "test": (LocalFile("xcopa/test-{lang}.jsonl", "copa", "copa"),)},
     ),
     TaskSpec(
         "mewslix", "Mewsli-X", _RET, "target", ("map@20",), MEWSLIX_LANGS, hub={},
@@ -323,6 +365,7 @@ _TASKS: list[TaskSpec] = [
         notes="CCGbank is licensed (no public source): put it in a local directory (a study's local_data) as "
               "ccg/<split>.tsv, one sentence a line, tokens<TAB>tags (both space-separated), with an optional "
               "ccg/tags_to_id.json (jiant's tag map) fixing the tag order, or as ccg/en/<split>.jsonl records",
+        local={s: (LocalFile("ccg/{split}.tsv", "ccg"),) for s in ("train", "dev", "test")},
     ),
     TaskSpec(
         "commonsenseqa", "CommonsenseQA", _MC, "intermediate", ("accuracy",), ("en",),
@@ -350,6 +393,8 @@ _TASKS: list[TaskSpec] = [
         },
         labels=NLI_LABELS, train_languages=XNLI_LANGS, epochs=2,
         notes="non-English train = MNLI machine-translated (facebook/xnli train), for synthetic-multilingual runs",
+        # XTREME's download folder
+        local={"train": (LocalFile("xnli/train-{lang}.tsv", "pairs"),)},
     ),
     TaskSpec(
         "qqp", "QQP", _CLS, "intermediate", ("accuracy",), ("en",),
@@ -361,6 +406,9 @@ _TASKS: list[TaskSpec] = [
         "squad_v1", "SQuAD v1.1", _QA, "intermediate", ("exact_match", "f1"), ("en",),
         hub=_per_lang("rajpurkar/squad", "plain_text", {"train": "train", "dev": "validation"}, "squad"),
         max_length=384, batch_size=16, epochs=2,
+        # XTREME's download folder
+        local={"train": (LocalFile("squad/train-v1.1.json", "squad_json"),),
+               "dev": (LocalFile("squad/dev-v1.1.json", "squad_json"),)},
     ),
     TaskSpec(
         "squad_v2", "SQuAD v2.0", _QA, "intermediate", ("exact_match", "f1"), ("en",),
@@ -372,6 +420,8 @@ _TASKS: list[TaskSpec] = [
         hub=_per_lang("nyu-mll/glue", "sst2", {"train": "train", "dev": "validation"}, "pair",
                       columns={"text_a": "sentence"}),
         labels=("negative", "positive"), epochs=2,
+        # GLUE's download
+        local={s: (LocalFile("SST-2/{split}.tsv", "glue_single"),) for s in ("train", "dev")},
     ),
     TaskSpec(
         "mlm", "Continued MLM (Wikipedia)", Format.MLM, "intermediate", ("accuracy",), ALL_LANGS,
@@ -386,11 +436,17 @@ _TASKS: list[TaskSpec] = [
         "copa", "COPA", _MC, "auxiliary", ("accuracy",), ("en",),
         hub=_per_lang("aps/super_glue", "copa", {"train": "train", "dev": "validation"}, "copa"),
         num_choices=2, epochs=5,
+        # XTREME's download folder
+        local={"train": (LocalFile("xcopa/train-en.jsonl", "copa"),),
+               "dev": (LocalFile("xcopa/val-en.jsonl", "copa"),)},
     ),
     TaskSpec(
         "siqa", "Social IQa", _MC, "auxiliary", ("accuracy",), ("en",),
         hub=_per_lang("allenai/social_i_qa", None, {"train": "train", "dev": "validation"}, "siqa"),
         num_choices=3, epochs=2, notes="main ships a loading script: read at its parquet conversion",
+        # XTREME's download folder
+        local={"train": (LocalFile("siqa/socialIQa_v1.4_trn.jsonl", "siqa"),),
+               "dev": (LocalFile("siqa/socialIQa_v1.4_dev.jsonl", "siqa"),)},
     ),
 ]
 # lengths by format (jiant recipe): QA 384, retrieval 512, the rest 256 — set above where they differ
