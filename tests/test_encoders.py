@@ -245,3 +245,15 @@ def test_glue_sst2_tsv_is_read_by_name_and_bad_rows_are_named(tmp_path):
         data = load_examples("sst2", "en", "train", source=tmp_path)
     assert [(e.text_a, e.label) for e in data.examples] == [("a fine film", "positive"), ('" dull " , she said', "negative")]
     assert sum(data.skipped.values()) == 1 and any("label index below 2" in str(w.message) for w in seen)
+
+
+def test_a_local_file_edited_in_a_long_lived_process_is_read_again(tmp_path):
+    from xltlib.experiment.profiles import make_profile
+
+    (tmp_path / "SST-2").mkdir()
+    path = tmp_path / "SST-2" / "dev.tsv"
+    path.write_text("sentence\tlabel\ngood .\t1\n")
+    profile = make_profile("xtreme", "FacebookAI/xlm-roberta-large", local_data=str(tmp_path))
+    assert len(profile.load("sst2", "en", "dev").examples) == 1
+    path.write_text("sentence\tlabel\ngood .\t1\nbad .\t0\n")
+    assert len(profile.load("sst2", "en", "dev").examples) == 2

@@ -93,3 +93,28 @@ def test_xlt_run_with_the_hub_out_of_reach_fails_in_seconds_naming_the_fixes(tmp
     assert "could not load model FacebookAI/xlm-roberta-base: the Hub was not reachable" in done.stderr
     assert all(fix in done.stderr for fix in ("HF_HUB_OFFLINE=1", "XLT_HUB_MIRROR", "local directory"))
     assert "Retrying" not in done.stderr and took < 20, (took, done.stderr)  # one attempt, not five retries
+
+
+def test_an_unreachable_hub_is_asked_again_later_in_the_same_process(monkeypatch):
+    from huggingface_hub import utils
+
+    from xltlib import hfhub
+
+    answers, clock = [OSError("down"), None], [1000.0]
+
+    class Session:
+        def head(self, url, timeout):
+            answer = answers.pop(0)
+            if answer is not None:
+                raise answer
+
+    monkeypatch.setattr(utils, "get_session", lambda: Session())
+    monkeypatch.setattr(hfhub.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(hfhub, "_probe", None)
+    assert isinstance(hfhub.hub_unreachable(), OSError)
+    clock[0] += 10
+    assert isinstance(hfhub.hub_unreachable(), OSError) and answers == [None]  # remembered a while, not asked
+    clock[0] += hfhub.RECHECK_AFTER
+    assert hfhub.hub_unreachable() is None and answers == []  # asked again: it answers now
+    clock[0] += 10_000
+    assert hfhub.hub_unreachable() is None  # a success holds

@@ -15,8 +15,8 @@ does not answer, reads the local cache only and fails at once, naming the fixes.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from xltlib.errors import DataUnavailableError
@@ -52,18 +52,28 @@ def offline() -> bool:
 PROBE_TIMEOUT = 5.0  # seconds one request to the Hub may take before it counts as unreachable
 
 
-@lru_cache(maxsize=1)
+RECHECK_AFTER = 60.0  # seconds an unreachable Hub is taken as unreachable before it is asked again
+_probe: tuple[float, BaseException | None] | None = None  # (when, answer) of the last probe
+
+
 def hub_unreachable(timeout: float = PROBE_TIMEOUT) -> BaseException | None:
-    """None if the Hub answers one request (to ``$HF_ENDPOINT``) within ``timeout`` seconds, else the error
-    (asked once per process)."""
+    """None if the Hub answers one request (to ``$HF_ENDPOINT``) within ``timeout`` seconds, else the error.
+    A success holds for the process; a failure for ``RECHECK_AFTER`` seconds, then the Hub is asked again
+    (a long-lived kernel whose network comes back is not told the Hub is down for ever)."""
+    global _probe
     from huggingface_hub import constants
     from huggingface_hub.utils import get_session
 
+    now = time.monotonic()
+    if _probe is not None and (_probe[1] is None or now - _probe[0] < RECHECK_AFTER):
+        return _probe[1]
     try:
         get_session().head(constants.ENDPOINT, timeout=timeout)
+        answer = None
     except Exception as exc:  # noqa: BLE001 -- any transport error of the HTTP client huggingface_hub uses
-        return exc
-    return None
+        answer = exc
+    _probe = (now, answer)
+    return answer
 
 
 def unavailable(kind: str, what: str, cause: BaseException, local_hint: str) -> DataUnavailableError:

@@ -241,9 +241,22 @@ class HubProfile(Profile):
         return LocalData(self.local_data) if self.local_data else None
 
     def load(self, task, lang, split, *, on_error="skip", limit=None) -> TaskData:
-        """A split (``local_data`` where it holds it, else the Hub), read once per process: the runs of a
-        study share it (parsing a Hub repo's card and a large split costs seconds each time)."""
-        return _cached_load(self, task, lang, split, on_error, limit, os.environ.get(MIRROR_ENV))
+        """A split (``local_data`` where it holds it, else the Hub), read once per process and per state of
+        the files it reads: the runs of a study share it (parsing a Hub repo's card and a large split costs
+        seconds each time), and a local file edited in a long-lived kernel is read again."""
+        return _cached_load(self, task, lang, split, on_error, limit, os.environ.get(MIRROR_ENV),
+                            self._files_state(task, lang, split))
+
+    def _files_state(self, task, lang, split) -> tuple:
+        """The local files a read of the split opens, with their sizes and modification times (() when none)."""
+        local = self._local()
+        if local is None:
+            return ()
+        try:
+            files = local.files(task, lang, split, self._benchmark_for(task))
+        except (XltError, OSError):
+            return ()  # reported by the read itself
+        return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists())
 
     def _read(self, task, lang, split, on_error, limit) -> TaskData:
         local = self._local()
@@ -328,7 +341,7 @@ class HubProfile(Profile):
 
 
 @lru_cache(maxsize=64)
-def _cached_load(profile: "HubProfile", task, lang, split, on_error, limit, mirror) -> TaskData:
+def _cached_load(profile: "HubProfile", task, lang, split, on_error, limit, mirror, files_state) -> TaskData:
     return profile._read(task, lang, split, on_error, limit)
 
 
