@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from xltlib import cli
@@ -232,3 +233,26 @@ def test_pool_workers_end_with_a_killed_xlt_run(tmp_path, smoke_cache):
     while time.time() < end and any(schedule._alive(p, None) for p in pids):
         time.sleep(0.5)
     assert not any(schedule._alive(p, None) for p in pids)
+
+
+def test_a_directory_of_the_earlier_key_schema_is_migrated_and_nothing_is_recomputed(tmp_path, smoke_cache):
+    from xltlib.experiment import migrate
+
+    study = study_from_dict(SMOKE)
+    run_study(study, tmp_path, progress=False)
+    before = load_results(tmp_path).drop(columns=["wall_time"])
+    # the same directory as the code of schema 1 left it: every key as schema 1 made it
+    old = {new: old for old, new in migrate.mapping(study.runs()).items()}
+    assert len(old) == len({k for r in study.runs() for k in (r.id, r.phase1_key, r.phase2_key) if k})
+    migrate.rename_keys(tmp_path, old)
+    assert not any(is_done(tmp_path, r.id) for r in study.runs())
+    assert set(load_results(tmp_path).run_id) == {migrate.keys_v1(r)[0] for r in study.runs()}
+    counts = run_study(study, tmp_path, progress=False)  # xlt run: renames, then finds everything done
+    assert counts["already_done"] == counts["runs"] == 4 and counts["ran"] == 0
+    assert migrate.migrate(tmp_path, study.runs()) == {}  # once
+    after = load_results(tmp_path).drop(columns=["wall_time"])
+    pd.testing.assert_frame_equal(after.sort_values(list(after.columns[:14])).reset_index(drop=True),
+                                  before.sort_values(list(before.columns[:14])).reset_index(drop=True))
+    assert {r["state"] for r in schedule.status(tmp_path)} == {"done"}
+    assert {json.loads(p.read_text())["run_id"] for p in (tmp_path / "curves").glob("*.json")} \
+        == {r.id for r in study.runs()}

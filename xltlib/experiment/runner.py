@@ -39,6 +39,7 @@ from xltlib.engine.model import TransferModel
 from xltlib.engine.phases import fine_tune_chain, intermediate_training, phase1_groups, zero_shot
 from xltlib.errors import ConfigError
 from xltlib.experiment import schedule
+from xltlib.experiment.migrate import migrate
 from xltlib.experiment.results import is_done, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
@@ -528,6 +529,7 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     out = Path(out)
     _writable(out, "--out")
     runs = study.runs()
+    migrate(out, runs)  # runs done under the keys of an earlier version: renamed, not recomputed
     todo = [r for r in runs if not is_done(out, r.id)]
     counts = {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": 0, "skipped": 0, "already_queued": 0}
     if not todo:

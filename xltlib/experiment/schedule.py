@@ -38,7 +38,8 @@ from pathlib import Path
 from xltlib.distributed import visible_gpus
 from xltlib.errors import ConfigError, XltError
 from xltlib.experiment.results import is_done
-from xltlib.experiment.study import Run
+from xltlib.experiment.migrate import migrate
+from xltlib.experiment.study import Run, study_of  # noqa: F401 (study_of: the CLI's)
 from xltlib.locking import file_lock, write_atomic
 
 log = logging.getLogger(__name__)
@@ -468,6 +469,7 @@ def status(out: str | Path, study=None) -> list[dict]:
     Slurm job or process holds it."""
     out = Path(out)
     study = study or study_of(out)
+    migrate(out, study.runs())
     ledger = read_ledger(out)
     ustates = unit_states(out, ledger)
     by_run: dict[str, str] = {}  # the latest group unit of each run
@@ -508,20 +510,6 @@ def status(out: str | Path, study=None) -> list[dict]:
             row["state"] = state
         rows.append(row)
     return rows
-
-
-def study_of(out: str | Path):
-    """The study that ``xlt run`` wrote into ``out`` (``study.json``)."""
-    from xltlib.experiment.study import study_from_dict
-
-    path = Path(out) / "study.json"
-    if not path.exists():
-        raise ConfigError(f"{out} holds no study (no study.json): `xlt run STUDY.yaml --out {out}` starts one")
-    data = json.loads(path.read_text())
-    for key in ("world", "train_on", "eval_split", "train_split", "target_size"):  # pairs, held as lists
-        if isinstance(data.get(key), list):
-            data[key] = {k: v for k, v in data[key]}
-    return study_from_dict(data, str(path))
 
 
 def _failure(out: Path, run_id: str) -> dict:

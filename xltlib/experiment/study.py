@@ -30,6 +30,9 @@ from xltlib.experiment.profiles import PROFILES, Profile, make_profile
 from xltlib.registry.tasks import BENCHMARKS, TaskSpec
 from xltlib.version import ENGINE
 
+# The run-key schema: every field that decides a result enters its run's keys with its value or default.
+# A directory made under an earlier schema is brought to this one once (xltlib.experiment.migrate).
+KEY_SCHEMA = 2
 MODES = ("multitask", "sequential")
 SAMPLERS = ("proportional", "uniform", "temperature")
 POOLINGS = ("cls", "mean", "pair")  # xltlib.engine.heads.POOLINGS (kept here so that a study validates without torch)
@@ -188,12 +191,6 @@ class Study:
             return dict(self.target_size).get(task)
         return self.target_size
 
-    def engine_key(self) -> dict:
-        """The study-wide choices that change how every phase trains (the ones set, so that run keys made
-        before these fields existed stay valid)."""
-        return {k: v for k, v in (("freeze_embeddings", self.freeze_embeddings),
-                                  ("random_weights", self.random_weights), ("lr", self.learning_rate)) if v}
-
     def train_config(self, spec: TaskSpec, seed: int, epochs: float | None = None) -> TrainConfig:
         """The profile's recipe for ``spec``, its epochs (or ``epochs``) scaled by ``train_scale``."""
         cfg = self.profile_impl.train_config(spec, seed)
@@ -206,15 +203,11 @@ def _digest(obj) -> str:
 
 
 def _spec_digest(spec: TaskSpec) -> str:
-    """What of a task spec decides results (labels, lengths, metrics, data source, ...), not its prose."""
+    """What of a task spec decides results (labels, lengths, metrics, Hub sources, flags, ...): every field but
+    its prose and its local layouts (the data key fingerprints the files a run reads)."""
     d = dataclasses.asdict(spec)
-    # prose; where a local directory keeps it (the data key fingerprints the files read); and flags that restate,
-    # for every task registered before them, what its format and metrics decided (BUCC's threshold tuned on dev,
-    # CCG's open tag set)
-    for field in ("title", "notes", "local", "threshold_on_dev", "open_labels"):
-        d.pop(field, None)
-    if d.get("retrieval") and not d["retrieval"]["prefix"]:
-        del d["retrieval"]["prefix"]  # added after 0.2.0: absent when unused, so earlier run keys stay valid
+    for field in ("title", "notes", "local"):
+        d.pop(field)
     return _digest(d)
 
 
@@ -226,9 +219,19 @@ class Run:
     seed: int
 
     def _base(self) -> dict:
+        """What every key of the run holds: the schema, the profile, the model and the study-wide choices."""
         s = self.study
-        return {**s.profile_impl.key(), "model": s.model_name, "seed": self.seed, "scale": s.train_scale,
-                "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE, **s.engine_key()}
+        return {"schema": KEY_SCHEMA, **s.profile_impl.key(), "model": s.model_name, "seed": self.seed,
+                "scale": s.train_scale, "pooling": s.head_pooling, "lora": s.lora, "engine": ENGINE,
+                "freeze_embeddings": s.freeze_embeddings, "random_weights": s.random_weights, "lr": s.learning_rate}
+
+    def _budget(self) -> dict:
+        """The study's phase-2 and evaluation budget for this run: the English training sets' sizes and
+        splits, the split scored and the cap on scored sets."""
+        s, chain = self.study, self.chain()
+        return {"target_size": [s.target_size_of(c.name) for c in chain],
+                "train_split": [s.train_split_of(c.name) for c in chain],
+                "eval_split": self.eval_split, "eval_size": s.eval_size_for(self.spec)}
 
     @property
     def spec(self) -> TaskSpec:
@@ -278,30 +281,14 @@ class Run:
     def phase2_key(self) -> str | None:
         """Key of the phase-2 fine-tuning, shared by every target with the same training chain (XQuAD, MLQA
         and XTREME-R's Tatoeba all fine-tune on SQuAD v1.1); None: no fine-tuning."""
-        chain = self.chain()
+        chain, s = self.chain(), self.study
         if not chain:
             return None
-        size = {k: v for k, v in (("target_size", [self.study.target_size_of(s.name) for s in chain]),
-                                  ("train_split", [self.study.train_split_of(s.name) for s in chain]),
-                                  ("eval_size", self.study.eval_size))
-                if v is not None and v != [None] * len(chain) and v != ["train"] * len(chain)}
-        return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(s) for s in chain],
-                                "data": self.study.profile_impl.data_key(self.chain_reads()), **size})
-
-    def _budget(self) -> dict:
-        """What of the study's evaluation and phase-2 budget decides this run, where set (absent otherwise,
-        so that earlier run keys stay valid): the split scored, the cap on scored sets, the target's
-        English training-set size."""
-        out = {} if self.eval_split == "test" else {"eval_split": self.eval_split}
-        if self.study.eval_size_for(self.spec) is not None:
-            out["eval_size"] = self.study.eval_size
-        sizes = [self.study.target_size_of(s.name) for s in self.chain()]
-        if any(v is not None for v in sizes):
-            out["target_size"] = sizes
-        trained = [self.study.train_split_of(s.name) for s in self.chain()]
-        if any(v != "train" for v in trained):
-            out["train_split"] = trained
-        return out
+        budget = {"target_size": [s.target_size_of(c.name) for c in chain],
+                  "train_split": [s.train_split_of(c.name) for c in chain],
+                  "eval_size": s.eval_size}  # the English dev sets phase 2 selects on
+        return "p2-" + _digest({**self._base(), "phase1": self.phase1_key, "chain": [_spec_digest(c) for c in chain],
+                                "data": s.profile_impl.data_key(self.chain_reads()), **budget})
 
     @property
     def phase1_key(self) -> str | None:
@@ -625,3 +612,15 @@ def _known(get, task: str, where: str) -> TaskSpec:
         return get(task)
     except (KeyError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc.args[0]}") from None
+
+
+def study_of(out: str | Path):
+    """The study that ``xlt run`` wrote into ``out`` (``study.json``)."""
+    path = Path(out) / "study.json"
+    if not path.exists():
+        raise ConfigError(f"{out} holds no study (no study.json): `xlt run STUDY.yaml --out {out}` starts one")
+    data = json.loads(path.read_text())
+    for key in ("world", "train_on", "eval_split", "train_split", "target_size"):  # pairs, held as lists
+        if isinstance(data.get(key), list):
+            data[key] = {k: v for k, v in data[key]}
+    return study_from_dict(data, str(path))
