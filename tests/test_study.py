@@ -296,7 +296,9 @@ def test_notebook_helpers_label_shared_runs_by_this_study(tmp_path):
     sizes = notebook.training_sizes({**first, "intermediate": ["baseline", {"name": "q", "tasks": ["mnli", "sst2"],
                                                                             "size": 0.5, "languages": ["en", "nh"]}]})
     assert sizes.set_index("setup")["examples"].to_dict() == {"baseline": 0, "q": 4 * 48}
-    assert notebook.fill({"seeds": [0], "tasks": ["a"]}, seeds=[1], tasks=None).__dict__ == {"seeds": [1], "tasks": ["a"]}
+    from xltlib.report.experiments import fill
+
+    assert fill({"seeds": [0], "tasks": ["a"]}, seeds=[1], tasks=None).__dict__ == {"seeds": [1], "tasks": ["a"]}
     assert notebook.train_languages("toy", ["mnli"])[0] == "en"
     assert notebook.parameters(notebook.model_dir(first)) > 10_000
 

@@ -233,8 +233,8 @@ def _status(args) -> int:
 def _plan(args) -> int:
     from xltlib.errors import ConfigError
     from xltlib.experiment.plan import format_plan, plan_study
-    from xltlib.experiment.studies import build
-    from xltlib.experiment.study import load_study, study_from_dict
+    from xltlib.experiment.study import load_study
+    from xltlib.report.experiments import build
 
     if (args.study is None) == (args.notebook is None):
         raise ConfigError("xlt plan: give a study file or --notebook NAME (one of them)")
@@ -262,7 +262,7 @@ def _plan(args) -> int:
     if args.pilot:
         raise ConfigError("xlt plan: --pilot goes with a study file")
     made = build(args.notebook, args.profile or "toy").studies  # notebook 04: one study per model
-    plans = [plan_study(study_from_dict(s, f"notebook {args.notebook}"), gpu=args.gpu, gpus=args.gpus) for s in made]
+    plans = [plan_study(s, gpu=args.gpu, gpus=args.gpus) for s in made]
     print(json.dumps([p.to_json() for p in plans], indent=1) if args.json
           else "\n\n".join(format_plan(p) for p in plans))
     return 0
@@ -555,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="what a study costs before it runs: runs, trainings, tokens, GPU-hours")
     p.add_argument("study", nargs="?", help="a study YAML (or --notebook)")
     p.add_argument("--notebook", metavar="NAME", help="a research notebook's default study instead, e.g. "
-                   "01_languages_diminishing_returns (xltlib/experiment/studies.py)")
+                   "01_languages_diminishing_returns (its defaults: notebooks/<NAME>.yaml)")
     p.add_argument("--profile", choices=["smoke", "toy", "xtreme"], help="with --notebook: its profile (default "
                    "toy); a study file names its own")
     p.add_argument("--gpu", default="H100", choices=["H100", "H200", "A100"], help="GPU to project hours on")

@@ -39,7 +39,7 @@ from xltlib.errors import XltError
 from xltlib.experiment.results import load_results
 from xltlib.experiment.runner import run_study
 from xltlib.experiment.schedule import read_skipped
-from xltlib.experiment.studies import DEFAULTS
+from xltlib.report.experiments import experiment_files, read_experiment
 from xltlib.experiment.study import study_from_dict
 from xltlib.hfhub import REHEARSAL_MARKER as MARKER, quiet
 from xltlib.report.reports import build_reports, environ, write_index
@@ -175,18 +175,6 @@ def offline_mirror(mirror: Path, cache: Path):
 # ------------------------------------------------------------------------------------------- running it
 QUICK_STUDY = {"intermediate": ["baseline", {"name": "mnli", "tasks": ["mnli"]}],
                "languages": ["en", "de", "zh", "ar", "sw", "ja"]}  # each target keeps those it has
-QUICK_NOTEBOOK = {  # every notebook once, on a few of its xtreme defaults
-    "00_xstilts_main_table": {"setups": ["baseline", "sst2"], "targets": ["bucc2018", "udpos"]},
-    "01_languages_diminishing_returns": {"ks": [0, 1], "targets": ["udpos", "xcopa"]},  # XTREME-R: SIQA -> COPA
-    "02_intermediate_data_size": {"tasks": ["hellaswag"], "sizes": [8, 1.0], "targets": ["tydiqa"]},
-    "03_task_count_multitask_vs_sequential": {"counts": [1, 2], "targets": ["tydiqa"]},
-    "04_synthetic_multilingual_vs_english_scale": {"models": ["FacebookAI/xlm-roberta-base", "facebook/xlm-roberta-xl"],
-                                                    "targets": ["xquad"]},
-    "05_task_similarity_low_resource": {"tasks": ["sst2", "cosmosqa"], "targets": ["pawsx", "panx"],
-                                        "texts_per_task": 8},
-}
-
-
 # the notebooks as measured in the quick rehearsal on 2 cores, longest first (05 37 s, 01 27 s, 04 21 s, 03 19 s,
 # 00 19 s, 02 15 s): started in this order, no long notebook starts last while the other worker idles
 LONGEST_FIRST = ["05_task_similarity_low_resource", "01_languages_diminishing_returns",
@@ -226,7 +214,7 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         table = table[table["run_id"].isin({r.id for r in study.runs()})]
         table.to_csv(out / "xstilts_results.csv", index=False)
         timings["study"] = round(time.time() - t, 1)
-        names = list(DEFAULTS)  # every research notebook (xltlib.experiment.studies)
+        names = [p.stem for p in experiment_files()]  # every research notebook (notebooks/<name>.yaml)
         t = time.time()
         # one call per notebook (its own reduced parameters in quick mode), ``workers`` at a time, each in a
         # process of its own (a notebook's kernel runs single-threaded: OMP_NUM_THREADS=1 above); runs that two
@@ -234,7 +222,8 @@ def rehearse(out: str | Path = "rehearsal", quick: bool = False, train_scale: fl
         with ProcessPoolExecutor(workers or (1 if real_size else 2), mp_context=get_context("spawn")) as pool:
             calls = {name: pool.submit(build_reports, "xtreme", [name], out / "reports",
                                        {"seeds": [0], "train_scale": train_scale,
-                                        **(QUICK_NOTEBOOK[name] if quick else {})}, progress=progress)
+                                        **(read_experiment(name).get("rehearsal", {}) if quick else {})},
+                                       progress=progress)
                      for name in sorted(names, key=_longest_first)}
             pages = [page for name in names for page in calls[name].result()]
         write_index(out / "reports")  # each call wrote the index when it ended; once more with every page there

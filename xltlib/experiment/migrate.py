@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from xltlib.errors import ConfigError
 from xltlib.experiment.results import is_done
 from xltlib.experiment.study import Run, _digest
 from xltlib.locking import file_lock, write_atomic
@@ -87,12 +86,14 @@ def keys_v1(run: Run) -> tuple[str, str | None, str | None]:
 # ------------------------------------------------------------------------------------------- migration
 def mapping(runs) -> dict[str, str]:
     """Every schema-1 key of ``runs`` -> its current key."""
-    out = {}
+    return {old: new for _, pairs in _pairs(runs) for old, new in pairs}
+
+
+def _pairs(runs):
+    """Per run: its schema-1 (id, phase-1, phase-2) keys and the (old, new) pairs that differ."""
     for run in runs:
-        for old, new in zip(keys_v1(run), (run.id, run.phase1_key, run.phase2_key)):
-            if old and new and old != new:
-                out[old] = new
-    return out
+        old = keys_v1(run)
+        yield old, [(o, n) for o, n in zip(old, (run.id, run.phase1_key, run.phase2_key)) if o and n and o != n]
 
 
 def _held(out: Path, key: str) -> bool:
@@ -110,17 +111,16 @@ def migrate(out: str | Path, runs) -> dict[str, str]:
     todo = [r for r in runs if not is_done(out, r.id)]
     if not todo or not (out / "results").is_dir() and not (out / "checkpoints").is_dir():
         return {}
-    renames = {old: new for old, new in mapping(todo).items() if _held(out, old)}
-    if not renames:
+    pairs = [(old, [(o, n) for o, n in changed if _held(out, o)]) for old, changed in _pairs(todo)]
+    if not any(changed for _, changed in pairs):
         return {}
     with file_lock(out / "jobs.lock"):
         ledger = _json(out / "jobs.json") or {}
-        busy = [rec for rec in ledger.values() if rec.get("state") in ("queued", "running") and _alive(rec)]
-        if busy:
-            raise ConfigError(f"{out}: it holds runs under the keys of an earlier version ({len(renames)} to rename) "
-                              f"and {len(busy)} job(s) are in flight; once they end, `xlt run` or `xlt status` "
-                              "renames them (nothing is recomputed)")
-        renames = {old: new for old, new in renames.items() if _held(out, old)}  # another process may have
+        # a job of an earlier version still at work under old keys: its runs are left for a later call
+        busy = {k for rec in ledger.values() if rec.get("state") in ("queued", "running") and _alive(rec)
+                for k in [*rec.get("runs", ()), rec.get("phase1_key")] if k}
+        renames = {o: n for old, changed in pairs if not busy & set(old) for o, n in changed
+                   if _held(out, o)}  # another process may have renamed it meanwhile
         rename_keys(out, renames)
     return renames
 

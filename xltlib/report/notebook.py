@@ -1,7 +1,7 @@
 """Helpers the research notebooks share, so that the notebooks stay thin.
 
-    profile, runs_dir, out, e = start("02_intermediate_data_size", profile, runs_dir, out_dir, seeds=seeds)
-    table = run(e.study, runs_dir)           # runs (or loads cached) the study; its tidy results
+    profile, runs_dir, out, e = start(experiment, profile, runs_dir, out_dir, seeds=seeds)
+    table = run(e.study, runs_dir)           # runs (or loads cached) the study (a Study); its tidy results
     banner(profile)                          # what the numbers are about, as Markdown
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 from xltlib.experiment.profiles import make_profile
 from xltlib.experiment.results import load_results
 from xltlib.experiment.runner import run_study, subsample_size
-from xltlib.experiment.studies import build, fill, read_study_file as study_file, train_languages  # noqa: F401 (notebooks')
-from xltlib.experiment.study import study_from_dict
+from xltlib.experiment.study import Study, study_from_dict
+from xltlib.report.experiments import build, train_languages  # noqa: F401 (notebooks')
 from xltlib.hfhub import load_pretrained
 from xltlib.report.analysis import data_notes as notes_of
 from xltlib.registry.models import model_size
@@ -44,13 +44,13 @@ def setup(profile: str, runs_dir: str | None, out_dir: str | None) -> tuple[str,
     return profile, runs_dir or f"../reports/runs/{profile}", out
 
 
-def start(name: str, profile: str, runs_dir: str | None, out_dir: str | None, **params):
-    """A research notebook's opening: ``setup`` and then its experiment (``xltlib.experiment.studies.build``: the
-    parameters ``p``, the ``studies`` and ``study``). Returns ``(profile, runs_dir, out, experiment)``; the
-    profile is a ``study_file``'s where one is given."""
+def start(experiment: str, profile: str, runs_dir: str | None, out_dir: str | None, **params):
+    """A research notebook's opening: ``setup`` and then its experiment (``experiment``: the YAML file beside
+    the notebook, ``xltlib.report.experiments.build``: the parameters ``p``, the ``studies`` and ``study``).
+    Returns ``(profile, runs_dir, out, experiment)``; the profile is a ``study_file``'s where one is given."""
     profile, runs_dir, out = setup(profile, runs_dir, out_dir)
-    experiment = build(name, profile, **params)
-    return experiment.profile, runs_dir, out, experiment
+    made = build(experiment, profile, **params)
+    return made.profile, runs_dir, out, made
 
 
 def parameters(model_dir: str) -> int:
@@ -69,7 +69,7 @@ def parameters(model_dir: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def banner(profile: str, world: dict | None = None, study: dict | None = None):
+def banner(profile: str, world: dict | None = None, study: Study | dict | None = None):
     """What the profile's numbers are about (with a study's toy ``world`` changes, if any; given a
     ``study``, its own profile, model and data)."""
     from IPython.display import Markdown
@@ -84,9 +84,9 @@ def banner(profile: str, world: dict | None = None, study: dict | None = None):
     return Markdown(text)
 
 
-def _study(study: dict):
-    """A notebook's study dict, validated (every error names the field)."""
-    return study_from_dict(study, study.get("name", "notebook"))
+def _study(study: Study | dict) -> Study:
+    """A notebook's study: a ``Study`` as it is, a dict validated (every error names the field)."""
+    return study if isinstance(study, Study) else study_from_dict(study, study.get("name", "notebook"))
 
 
 def workers(profile: str) -> int:
@@ -97,7 +97,7 @@ def workers(profile: str) -> int:
     return make_profile(profile).notebook_workers
 
 
-def run(study: dict, runs_dir: str) -> pd.DataFrame:
+def run(study: Study | dict, runs_dir: str) -> pd.DataFrame:
     """Run every unfinished run of ``study`` into ``runs_dir`` and return this study's results.
 
     ``XLT_EXECUTOR=slurm`` submits the runs as Slurm jobs (submitit) and waits for them, with the
@@ -138,22 +138,22 @@ def data_notes(table: pd.DataFrame):
     return Markdown("**Data notes**\n" + "\n".join(lines))
 
 
-def benchmark_of(study: dict) -> str:
+def benchmark_of(study: Study | dict) -> str:
     """The benchmark whose score a study's targets make: XTREME unless the study names another."""
     return _study(study).benchmark or "xtreme"
 
 
-def target_specs(study: dict):
+def target_specs(study: Study | dict):
     """``task -> TaskSpec`` as the study's profile defines its targets (the toy analogs on the toy profile)."""
     return _study(study).profile_impl.target_spec
 
 
-def study_setups(study: dict) -> tuple:
+def study_setups(study: Study | dict) -> tuple:
     """The study's intermediate setups, validated (``xltlib.experiment.study.Setup`` objects)."""
     return _study(study).intermediate
 
 
-def model_dir(study: dict) -> str:
+def model_dir(study: Study | dict) -> str:
     """The study's pretrained model: a toy model's cache directory (made on first use), an imported
     model's directory or a Hub id."""
     return _study(study).profile_impl.base_model()
@@ -164,7 +164,7 @@ def english_train(study, task: str) -> list:
     return study.profile_impl.load(task, "en", "train").examples
 
 
-def training_sizes(study: dict) -> pd.DataFrame:
+def training_sizes(study: Study | dict) -> pd.DataFrame:
     """Intermediate training examples per setup (after ``size`` and ``cap``, over its tasks and languages)."""
     s = _study(study)
     return pd.DataFrame([{"setup": setup.name, "intermediate": setup.label,
@@ -173,7 +173,7 @@ def training_sizes(study: dict) -> pd.DataFrame:
                          for setup in s.intermediate])
 
 
-def plan(study: dict) -> pd.DataFrame:
+def plan(study: Study | dict) -> pd.DataFrame:
     """The runs a study will make (or reuse), one row each."""
     s = _study(study)
     return pd.DataFrame([{"setup": r.setup.name, "intermediate": r.setup.label,
@@ -223,7 +223,7 @@ def plot_curves(found: pd.DataFrame, path: Path | None = None):
     return fig
 
 
-def power(studies: list[dict], table: pd.DataFrame):
+def power(studies: list, table: pd.DataFrame):
     """Markdown, beside a report's answer: what this design can detect (``xltlib.report.power``): the spread
     of zero-shot gains over the baseline, paired by seed, the smallest gain the seeds detect, and what 1, 2
     and 5 points would take. The studies of one notebook score the same data (notebook 04: one per model)."""
