@@ -269,3 +269,19 @@ def test_a_local_file_edited_in_a_long_lived_process_is_read_again(tmp_path):
     assert len(profile.load("sst2", "en", "dev").examples) == 1
     path.write_text("sentence\tlabel\ngood .\t1\nbad .\t0\n")
     assert len(profile.load("sst2", "en", "dev").examples) == 2
+
+
+def test_a_result_reused_after_its_data_moved_says_where_the_data_is_now(tmp_path, one_thread):
+    import shutil
+
+    from xltlib.experiment import runner
+
+    model = _model(tmp_path / "model", "bert")
+    first, second = tmp_path / "here", tmp_path / "there"
+    shutil.copytree(DATA / "laser-tatoeba", first)
+    study = {"name": "t", "profile": "xtreme", "model": model, "targets": ["tatoeba"], "languages": ["de"]}
+    runner.run_study(study_from_dict({**study, "local_data": str(first)}), tmp_path / "out", progress=False)
+    assert set(load_results(tmp_path / "out").data) == {str(first)}
+    first.rename(second)  # the same files elsewhere: the same run (its key holds the data's contents)
+    counts = runner.run_study(study_from_dict({**study, "local_data": str(second)}), tmp_path / "out", progress=False)
+    assert counts["ran"] == 0 and set(load_results(tmp_path / "out").data) == {str(second)}

@@ -40,7 +40,7 @@ from xltlib.engine.phases import fine_tune_chain, intermediate_training, phase1_
 from xltlib.errors import ConfigError
 from xltlib.experiment import schedule
 from xltlib.experiment.migrate import migrate
-from xltlib.experiment.results import is_done, write_rows
+from xltlib.experiment.results import is_done, result_path, write_rows
 from xltlib.experiment.study import Run, Setup, Study, _spec_digest
 from xltlib.hfhub import quiet
 from xltlib.locking import file_lock, write_atomic
@@ -255,11 +255,8 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
             "world": ", ".join(f"{k}={v}" for k, v in study.world), "engine": ENGINE, "wall_time": wall,
             "retries": retries}
     rows = []
-    trained = [f"{s.name} {study.train_split_of(s.name)}" for s in run.chain() if study.train_split_of(s.name) != "train"]
     for lang, scores in per_lang.items():
-        source, comparable, note = backend.provenance(spec, lang, run.eval_split)
-        if trained:  # English items of a split the benchmark scores: never its published setting
-            comparable, note = False, "; ".join(x for x in (note, f"fine-tuned on {', '.join(trained)} (English)") if x)
+        source, comparable, note = provenance(run, lang)
         rows += [{**base, "phase": "zero-shot", "language": lang, "split": run.eval_split, "metric": metric,
                   "value": float(value), "data": source, "comparable": comparable, "note": note}
                  for metric, value in scores.items()]
@@ -272,6 +269,43 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
                      "value": float(value), "data": backend.source_of(chain_last, "en", "dev"),
                      "comparable": False, "note": f"{chain_last} English dev, best checkpoint"})
     return rows
+
+
+def provenance(run: Run, lang: str) -> tuple[str, bool, str]:
+    """``(data, comparable, note)`` of a run's zero-shot rows in ``lang``: where the scored split is read,
+    whether published numbers were computed on the same data and in the same setting, and why not."""
+    study = run.study
+    source, comparable, note = study.profile_impl.provenance(run.spec, lang, run.eval_split)
+    trained = [f"{s.name} {study.train_split_of(s.name)}" for s in run.chain() if study.train_split_of(s.name) != "train"]
+    if trained:  # English items of a split the benchmark scores: never its published setting
+        comparable, note = False, "; ".join(x for x in (note, f"fine-tuned on {', '.join(trained)} (English)") if x)
+    return source, comparable, note
+
+
+def refresh_provenance(out: Path, runs: list[Run]) -> int:
+    """The provenance columns of runs done before (``data``, ``comparable``, ``note`` of their zero-shot rows),
+    derived again from the study as it is now: a result reused after its local data moved (its contents, in
+    the run key, unchanged) says where the data is now. Returns the result files rewritten."""
+    import pandas as pd
+
+    rewritten = 0
+    for run in runs:
+        path = result_path(out, run.id)
+        try:
+            table = pd.read_parquet(path)
+        except (OSError, ValueError):
+            continue  # not done (or unreadable: computed again)
+        scored = (table["phase"] == "zero-shot") & (table["metric"] != "missing")
+        if not scored.any():
+            continue
+        now = {lang: provenance(run, lang) for lang in table.loc[scored, "language"].unique()}
+        fresh = pd.DataFrame([now[lang] for lang in table.loc[scored, "language"]],
+                             columns=["data", "comparable", "note"], index=table.index[scored])
+        if not fresh.equals(table.loc[scored, ["data", "comparable", "note"]].astype(fresh.dtypes.to_dict())):
+            table.loc[scored, ["data", "comparable", "note"]] = fresh
+            write_rows(out, run.id, table.to_dict("records"))
+            rewritten += 1
+    return rewritten
 
 
 def execute_group(runs: list[Run], out: str | Path, progress: bool = False, wait: bool = True) -> list:
@@ -531,6 +565,8 @@ def run_study(study: Study, out: str | Path, progress: bool = True, executor: st
     runs = study.runs()
     migrate(out, runs)  # runs done under the keys of an earlier version: renamed, not recomputed
     todo = [r for r in runs if not is_done(out, r.id)]
+    pending = {r.id for r in todo}
+    refresh_provenance(out, [r for r in runs if r.id not in pending])
     counts = {"runs": len(runs), "already_done": len(runs) - len(todo), "ran": 0, "skipped": 0, "already_queued": 0}
     if not todo:
         schedule.write_skipped(out, {})
