@@ -67,7 +67,7 @@ def test_no_import_cycle_among_xltlib_modules():
 # functions may reach up (the few lazy ones: a data source named in a study is resolved by the profiles, the
 # CLI loads what a command needs); the cycle test above covers them.
 LAYERS = ("base", "registry", "metrics", "data", "engine", "toy", "experiment", "report", "tools")
-BASE = ("errors", "version", "hfhub", "locking", "distributed", "paths")  # infrastructure every layer may use
+BASE = ("errors", "version", "hfhub", "locking", "cache", "distributed", "paths")  # infrastructure every layer may use
 TOOLS = ("cli", "rehearsal", "audit", "toy.check", "toy.alignment")  # commands that span the layers
 
 

@@ -14,7 +14,7 @@ from xltlib.engine.model import TransferModel
 from xltlib.engine.phases import dev_task, training_chain
 from xltlib.engine.train import TrainConfig, fine_tune
 from xltlib.toy.check import target_scores
-from xltlib.toy.data import ToyWorld, toy_spec
+from xltlib.toy.world import ToyWorld, toy_spec
 
 WORLD = ToyWorld.smoke()
 

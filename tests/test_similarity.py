@@ -7,7 +7,7 @@ import pytest
 from xltlib.data import load_examples
 from xltlib.report import similarity
 from xltlib.registry.tasks import get_task
-from xltlib.toy.data import ToyWorld, toy_spec
+from xltlib.toy.world import ToyWorld, toy_spec
 
 WORLD = ToyWorld.smoke()
 

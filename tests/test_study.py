@@ -203,7 +203,7 @@ def test_collapse_to_one_class_is_detected(tmp_path):
 
     from xltlib.engine.model import TransferModel
     from xltlib.experiment.runner import collapsed, loader, load_tokenizer
-    from xltlib.toy.data import toy_spec
+    from xltlib.toy.world import toy_spec
 
     study = study_from_dict({"name": "c", "profile": "smoke", "targets": ["xnli"]})
     model = TransferModel.from_pretrained(study.profile_impl.base_model(), pooling="pair")

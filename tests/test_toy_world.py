@@ -8,8 +8,8 @@ import pytest
 from xltlib.data import load_examples
 from xltlib.errors import ConfigError
 from xltlib.registry.examples import EXAMPLE_TYPES, SpanQAExample
-from xltlib.toy import world as W
-from xltlib.toy.data import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
+from xltlib.toy import semantics as W
+from xltlib.toy.world import RETRIEVAL, TOY_TASKS, ToyWorld, generate, toy_spec
 from xltlib.toy.language import LANGUAGES
 
 SMOKE = ToyWorld.smoke()
@@ -56,7 +56,7 @@ def test_test_sets_are_parallel_across_languages():
 
 
 def test_word_order_differs_as_the_typology_says():
-    from xltlib.toy.world import NP, Frame, Person
+    from xltlib.toy.semantics import NP, Frame, Person
 
     f = Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",)))
     roles = lambda lang: [t.role for t in LANGUAGES[lang].render(f) if t.role != "punct"]
@@ -142,7 +142,7 @@ def test_pretraining_corpus_borrows_english_words_and_uses_the_copa_connectives(
     import random
 
     from xltlib.toy.pretrain import code_switch, corpus
-    from xltlib.toy.world import Frame, NP, Person
+    from xltlib.toy.semantics import Frame, NP, Person
 
     mh = LANGUAGES["mh"]
     tokens = mh.render(Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",))))

@@ -32,7 +32,7 @@ from xltlib.engine.formats.base import percent
 from xltlib.errors import ConfigError, NoSourceError, XltError
 from xltlib.experiment.profiles import data_source
 from xltlib.registry.tasks import SPLITS, TaskSpec, get_benchmark, get_task, list_tasks
-from xltlib.toy.data import ToyWorld, toy_spec
+from xltlib.toy.world import ToyWorld, toy_spec
 
 UNCUT = 1_000_000  # a max_length no input reaches: featurize's inputs before truncation
 SHORT = {"exact_match": "EM", "f1": "F1", "accuracy": "acc", "windowed_pct": "windowed", "answer_lost_pct": "lost",

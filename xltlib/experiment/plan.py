@@ -39,7 +39,7 @@ from xltlib.engine.phases import phase1_groups
 from xltlib.engine.train import eval_interval, step_budget
 from xltlib.errors import ConfigError
 from xltlib.experiment.runner import cut_size, groups, load_tokenizer, scoring_key, subsample_size
-from xltlib.locking import cache_root
+from xltlib.cache import cache_root
 from xltlib.registry.tasks import TaskSpec
 from xltlib.toy.pretrain import SIZES, model_key, train_tokenizer
 

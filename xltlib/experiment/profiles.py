@@ -32,7 +32,7 @@ from xltlib.distributed import visible_gpus
 from xltlib.engine.train import TrainConfig
 from xltlib.errors import ConfigError, DataUnavailableError, NoSourceError, XltError
 from xltlib.hfhub import MIRROR_ENV, is_rehearsal_model, offline
-from xltlib.locking import sha256
+from xltlib.cache import sha256
 from xltlib.paths import shown
 from xltlib.registry.models import ModelSize, model_size
 from xltlib.registry.tasks import Format, TaskSpec, get_benchmark, get_task
@@ -123,7 +123,7 @@ def toy_train_config(task: str, seed: int = 0, world=None, size: str = "base") -
     """The toy recipe for ``task`` in ``world`` (default: the default world): the encoder at the world's
     ``lr_ratio`` x the toy model's pretraining peak (5e-4 by default), fresh heads at ``head_lr_ratio`` x it,
     batch 32, 10% warmup, two dev evaluations per epoch."""
-    from xltlib.toy.data import ToyWorld, toy_spec
+    from xltlib.toy.world import ToyWorld, toy_spec
     from xltlib.toy.pretrain import SIZES
 
     world = world or ToyWorld()
@@ -143,9 +143,9 @@ class ToyProfile(Profile):
 
     @property
     def world(self):
-        """The toy world (``xltlib.toy.data.ToyWorld``): the profile's (smoke: test sizes), with the study's
+        """The toy world (``xltlib.toy.world.ToyWorld``): the profile's (smoke: test sizes), with the study's
         changes."""
-        from xltlib.toy.data import ToyWorld
+        from xltlib.toy.world import ToyWorld
 
         base = ToyWorld.smoke() if self.name == "smoke" else ToyWorld()
         return dataclasses.replace(base, **dict(self.world_changes)) if self.world_changes else base
@@ -366,7 +366,7 @@ def _fingerprint(paths: tuple) -> str:
 def make_profile(name: str, model: str | None = None, benchmark: str | None = None,
                  local_data: str | None = None, world: tuple | dict | None = None) -> Profile:
     """The profile ``name`` (smoke | toy | xtreme) with a study's model, benchmark, local data and toy world
-    changes (``world``: a mapping or (field, value) pairs of ``xltlib.toy.data.ToyWorld``)."""
+    changes (``world``: a mapping or (field, value) pairs of ``xltlib.toy.world.ToyWorld``)."""
     if name not in PROFILES:
         raise ConfigError(f"profile: {name!r} is not one of {', '.join(PROFILES)}")
     changes = tuple(sorted(dict(world or {}).items()))
@@ -377,7 +377,7 @@ def make_profile(name: str, model: str | None = None, benchmark: str | None = No
         return HubProfile(benchmark=benchmark, local_data=local_data, **kw)
     if local_data:
         raise ConfigError(f"local_data: the {name} profile reads the toy world; local_data is for profile xtreme")
-    from xltlib.toy.data import ToyWorld
+    from xltlib.toy.world import ToyWorld
 
     fields = {f.name for f in dataclasses.fields(ToyWorld)}
     for field, _ in changes:
@@ -395,7 +395,7 @@ def data_source(source):
     if source == "hub":
         return HubData()
     if source == "toy":
-        from xltlib.toy.data import ToyWorld
+        from xltlib.toy.world import ToyWorld
 
         return ToyWorld()
     if isinstance(source, (str, os.PathLike)):

@@ -245,8 +245,7 @@ def collapsed(model, spec: TaskSpec, tokenizer, load, name: str | None) -> bool:
 
 
 def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retries: int, wall: float) -> list[dict]:
-    study, setup, spec = run.study, run.setup, run.spec
-    backend = study.profile_impl
+    study, setup = run.study, run.setup
     base = {"run_id": run.id, "phase1_key": run.phase1_key or "none", "setup": setup.name,
             "intermediate": setup.label, "mode": setup.mode if len(setup.tasks) > 1 else "",
             "size": setup.size, "cap": setup.cap, "intermediate_languages": "+".join(setup.languages),
@@ -266,7 +265,7 @@ def _rows(run: Run, per_lang: dict, missing: dict, dev_scores: dict | None, retr
     for metric, value in (dev_scores or {}).items():
         chain_last = run.chain()[-1].name
         rows.append({**base, "phase": "target-dev", "language": "en", "split": "dev", "metric": metric,
-                     "value": float(value), "data": backend.source_of(chain_last, "en", "dev"),
+                     "value": float(value), "data": study.profile_impl.source_of(chain_last, "en", "dev"),
                      "comparable": False, "note": f"{chain_last} English dev, best checkpoint"})
     return rows
 

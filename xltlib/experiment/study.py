@@ -92,7 +92,7 @@ class Study:
     # phase 1 trained with that seed (a setup's phase 1 costs once, not once per seed)
     phase1_seed: int | None = None
     # toy profiles: fields of the toy world to change, as (field, value) pairs (YAML: a mapping), e.g. the
-    # recipe's learning-rate ratios or the intermediate sets' size (xltlib.toy.data.ToyWorld); in run keys
+    # recipe's learning-rate ratios or the intermediate sets' size (xltlib.toy.world.ToyWorld); in run keys
     world: tuple[tuple[str, object], ...] = ()
     # real encoders on a CPU (docs/real_cpu.md); each enters run keys only when set
     retrieval_layer: int | str | None = None  # "last" or a layer index; default: XTREME's 14 of 24, scaled

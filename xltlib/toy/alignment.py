@@ -30,7 +30,7 @@ from xltlib.engine.model import TransferModel
 from xltlib.engine.multitask import train_multitask
 from xltlib.experiment.profiles import toy_train_config
 from xltlib.experiment.runner import load_tokenizer
-from xltlib.toy.data import ToyWorld, toy_spec
+from xltlib.toy.world import ToyWorld, toy_spec
 from xltlib.toy.language import HIGH, LANGUAGES
 from xltlib.toy.pretrain import SIZES, toy_model
 

@@ -16,7 +16,7 @@ from xltlib.engine.formats import format_of
 from xltlib.engine.model import TransferModel
 from xltlib.engine.phases import dev_task, fine_tune_chain, head_name, training_chain, zero_shot
 from xltlib.experiment.profiles import toy_train_config
-from xltlib.toy.data import INTERMEDIATE, TARGETS, ToyWorld
+from xltlib.toy.world import INTERMEDIATE, TARGETS, ToyWorld
 from xltlib.toy.pretrain import toy_model
 
 

@@ -6,7 +6,7 @@ prepositions vs postpositions, negation position, case/adposition suffixes and s
 world varies distance from English (near/mid/far) and resource level (high/low) independently:
 ``nh``/``nl`` share one typology, ``mh``/``ml`` another, ``fh``/``fl`` a third.
 
->>> from xltlib.toy.world import Frame, Person, NP, Place
+>>> from xltlib.toy.semantics import Frame, Person, NP, Place
 >>> f = Frame(Person(("Ana",)), "eat", NP("bread", ("fresh",)), Place(noun="house"), "today")
 >>> " ".join(t.form for t in LANGUAGES["en"].render(f))
 'Ana eat the fresh bread in the house today .'
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from xltlib.errors import ConfigError
-from xltlib.toy import world as W
+from xltlib.toy import semantics as W
 
 # every meaning a language must name; SYNONYMS get two forms (paraphrase analogs)
 ENGLISH_SYNONYMS = {"buy": ("buy", "purchase"), "see": ("see", "watch"), "big": ("big", "large"),

@@ -39,8 +39,9 @@ import torch
 from xltlib.engine.formats.base import IGNORE
 from xltlib.engine.formats.mlm import masked_batch
 from xltlib.errors import ConfigError
-from xltlib.locking import cache_root, file_lock, sha256
-from xltlib.toy import world as W
+from xltlib.cache import cache_root, sha256
+from xltlib.locking import file_lock
+from xltlib.toy import semantics as W
 from xltlib.toy.language import LANGUAGES, Token
 from xltlib.toy.tasks import _contradict, _entail, _neutral, text_of
 

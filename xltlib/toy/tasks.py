@@ -18,7 +18,7 @@ from xltlib.registry.examples import (
     TaggingExample,
 )
 from xltlib.registry.tasks import NLI_LABELS
-from xltlib.toy import world as W
+from xltlib.toy import semantics as W
 from xltlib.toy.language import LANGUAGES, ToyLanguage, Token
 
 
