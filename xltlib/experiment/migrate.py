@@ -1,4 +1,4 @@
-"""Run directories made under an earlier run-key schema, brought to the current one (``KEY_SCHEMA``) once.
+"""Run directories made under an earlier run-key schema, brought to the current one once.
 
 A run's id, its phase-1 encoder's key and its phase-2 fine-tuning's key hash everything that decides their
 results (``xltlib.experiment.study.Run``). Schema 1 hashed some fields only when set and left out fields
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from xltlib.experiment.study import Run, _digest
 from xltlib.locking import file_lock, write_atomic
 from xltlib.registry.tasks import TaskSpec
 from xltlib.version import ENGINE
+
 
 # ------------------------------------------------------------------------------------------- schema 1
 def _spec_digest_v1(spec: TaskSpec) -> str:
@@ -173,8 +175,6 @@ def _json(path: Path):
 
 def _alive(rec: dict) -> bool:
     """Whether a ledger entry's process may still be working (local: its pid lives; Slurm: assume so)."""
-    import os
-
     pid = rec.get("pid")
     if rec.get("executor") != "local" or not pid:
         return rec.get("executor") not in (None, "local")
