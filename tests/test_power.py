@@ -69,6 +69,15 @@ def test_xlt_power_on_a_toy_study_and_plan_with_a_pilot(tmp_path, capsys, smoke_
     assert cli.main(["power", str(tmp_path / "o"), "--json"]) == 0
     rows = {r["group"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["zero-shot"]["seeds"] == 3 and rows["zero-shot"]["examples"] > 0 and rows["zero-shot"]["sd"] >= 0
+    control = tmp_path / "c.yaml"  # the same design, baseline only, every weight random: paired against it
+    control.write_text(json.dumps({**study, "intermediate": ["baseline"], "random_weights": True}))
+    assert cli.main(["run", str(control), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["power", str(tmp_path / "o"), "--against", str(tmp_path / "c")]) == 0
+    text = capsys.readouterr().out
+    assert f"paired gains over {tmp_path / 'c'}'s scores" in text and "xnli" in text
+    assert cli.main(["power", str(tmp_path / "c"), "--against", str(tmp_path / "o")]) == 2  # two setups there
+    assert "expected a study of one setup" in capsys.readouterr().err
     bigger = tmp_path / "big.yaml"
     bigger.write_text(json.dumps({**study, "seeds": list(range(10))}))
     assert cli.main(["plan", str(bigger), "--pilot", str(tmp_path / "o")]) == 0

@@ -213,13 +213,24 @@ def _power(args) -> int:
     from xltlib.experiment.results import load_results
     from xltlib.report.power import format_report, report, scored_examples
 
-    table = load_results(args.dir)
-    if table.empty:
-        raise XltError(f"no results in {args.dir}: `xlt run STUDY.yaml --out {args.dir}` writes them")
-    from xltlib.experiment.schedule import study_of
+    import pandas as pd
 
-    frame = report(table, scored_examples(study_of(args.dir)), args.baseline, args.alpha, args.power)
-    print(frame.to_json(orient="records", indent=1) if args.json else format_report(frame, args.alpha, args.power))
+    from xltlib.errors import ConfigError
+    from xltlib.experiment.study import study_of
+
+    table, baseline = load_results(args.dir), args.baseline
+    for where, part in ((args.dir, table), *(((args.against, load_results(args.against)),) if args.against else ())):
+        if part.empty:
+            raise XltError(f"no results in {where}: `xlt run STUDY.yaml --out {where}` writes them")
+    if args.against:  # its one setup, as "control", against which every setup of DIR is paired by seed
+        other = load_results(args.against)
+        if other.setup.nunique() != 1:
+            raise ConfigError(f"--against {args.against}: expected a study of one setup, found "
+                              f"{', '.join(sorted(other.setup.unique()))}")
+        table, baseline = pd.concat([table, other.assign(setup="control")], ignore_index=True), "control"
+    frame = report(table, scored_examples(study_of(args.dir)), baseline, args.alpha, args.power)
+    print(frame.to_json(orient="records", indent=1) if args.json else
+          format_report(frame, args.alpha, args.power, f"{args.against}'s scores" if args.against else "the baseline"))
     return 0
 
 
@@ -569,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "over the baseline, the smallest detectable gain, the seeds and examples 1, 2, 5 points need")
     p.add_argument("dir", help="the study's output directory (xlt run --out)")
     p.add_argument("--baseline", default="baseline", help="the setup gains are paired against (default baseline)")
+    p.add_argument("--against", metavar="DIR", help="pair every setup's scores against another study of the same "
+                   "design and seeds instead, of one setup (e.g. its random-weight control)")
     p.add_argument("--alpha", type=float, default=0.05, help="the two-sided test's level (default 0.05)")
     p.add_argument("--power", type=float, default=0.8, help="the probability of detecting the gain (default 0.8)")
     p.add_argument("--json", action="store_true", help="one JSON record per target and group")

@@ -176,15 +176,15 @@ def answer(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
             "not known here.\n\n" + "\n".join(rows))
 
 
-def format_report(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
-    """The report as text: a line per target and group."""
+def format_report(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8, against: str = "the baseline") -> str:
+    """The report as text: a line per target and group (``against``: what the gains are paired against)."""
     if frame.empty:
         return "no paired gains (a baseline and another setup on the same targets and seeds are needed)"
 
     def num(x, fmt="{:.1f}"):
         return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
 
-    lines = [f"paired gains over the baseline (two-sided {alpha:.0%}, {power:.0%} power; docs/scoring.md, 'Power')",
+    lines = [f"paired gains over {against} (two-sided {alpha:.0%}, {power:.0%} power; docs/scoring.md, 'Power')",
              f"{'target':<10}{'group':<10}{'seeds':>6}{'gain':>7}{'sd':>6}{'item':>6}{'seed':>6}{'MDE':>7}"
              f"   seeds for 1/2/5    examples/language for 1/2/5"]
     for r in frame.itertuples(index=False):
