@@ -17,7 +17,7 @@ from xltlib.experiment.study import study_from_dict
 from xltlib.registry import tasks
 from xltlib.registry.examples import ClassificationExample
 from xltlib.errors import ConfigError
-from xltlib.registry.tasks import Format, HubSource, LocalFile, TaskSpec
+from xltlib.registry.tasks import Format, HubSource, LocalFile, TaskSpec, ToyAnalog
 
 from test_encoders import SAMPLE, _model
 
@@ -72,6 +72,7 @@ def test_a_registered_task_reads_its_own_local_layout_and_the_toy_profile_refuse
     ({"hub": {"train": (HubSource("acme/boolq", None, "train", "nope"),)}}, "hub.train: schema 'nope' is unknown"),
     ({"local": {"dev": (LocalFile("x.tsv", "nope"),)}}, "local.dev: reader 'nope' is unknown"),
     ({"local": {"valid": (LocalFile("x.tsv", "pairs"),)}}, "local: split 'valid' is not one of"),
+    ({"toy": ToyAnalog("nope")}, "toy: generator 'nope' is not one of"),
 ])
 def test_a_record_that_cannot_be_used_is_refused_naming_its_field(changes, field):
     import dataclasses
@@ -79,3 +80,21 @@ def test_a_record_that_cannot_be_used_is_refused_naming_its_field(changes, field
     with pytest.raises(ConfigError, match=field):
         xlt.register_task(dataclasses.replace(BOOLQ, **changes))
     assert "boolq" not in tasks._REGISTRY
+
+
+def test_a_registered_task_with_a_toy_analog_runs_on_the_toy_profile(tmp_path, one_thread, smoke_cache):
+    import dataclasses
+
+    from xltlib.registry.tasks import get_task
+
+    nli = dataclasses.replace(get_task("mnli"), name="my_nli", title="an NLI task of one's own", hub={}, local={},
+                              toy=ToyAnalog("nli"))
+    xlt.register_task(nli)
+    try:
+        study = xlt.load_study({"name": "t", "profile": "smoke", "targets": ["xnli"], "languages": ["en", "nh"],
+                                "intermediate": ["baseline", {"name": "mine", "tasks": ["my_nli"]}],
+                                "train_scale": 0.2})
+        xlt.run_study(study, tmp_path, progress=False)
+        assert set(xlt.load_results(tmp_path).setup) == {"baseline", "mine"}
+    finally:
+        tasks._REGISTRY.pop("my_nli")

@@ -91,7 +91,7 @@ def test_cli_tasks_json_filters(capsys):
 def test_cli_one_task_gathers_everything_about_it(capsys):
     assert main(["tasks", "udpos", "--benchmark", "xtreme-r", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["languages"] == list(get_task("udpos", "xtreme-r").languages) and r["toy"] is True
+    assert r["languages"] == list(get_task("udpos", "xtreme-r").languages) and r["toy"]["generator"] == "tagging"
     assert {s["schema"] for s in r["hub"]["train"]} == {"tagging"} and r["hub"]["train"][0]["columns"] == {"tags": "pos_tags"}
     assert r["local"]["train"] == ["udpos/<lang>/train.jsonl", "udpos/train-{lang}.tsv"]  # normalized, then XTREME's
     assert {row["task"] for row in r["sizes"] + r["lengths"]} == {"udpos"} and r["sizes"] and r["lengths"]

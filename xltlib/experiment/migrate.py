@@ -28,7 +28,7 @@ from xltlib.version import ENGINE
 # ------------------------------------------------------------------------------------------- schema 1
 def _spec_digest_v1(spec: TaskSpec) -> str:
     d = dataclasses.asdict(spec)
-    for field in ("title", "notes", "local", "threshold_on_dev", "open_labels"):  # prose, and fields added later
+    for field in ("title", "notes", "local", "toy", "threshold_on_dev", "open_labels"):  # prose, fields added later
         d.pop(field, None)
     if d.get("retrieval") and not d["retrieval"]["prefix"]:
         del d["retrieval"]["prefix"]  # added after 0.2.0: absent when unused

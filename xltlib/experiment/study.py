@@ -204,9 +204,10 @@ def _digest(obj) -> str:
 
 def _spec_digest(spec: TaskSpec) -> str:
     """What of a task spec decides results (labels, lengths, metrics, Hub sources, flags, ...): every field but
-    its prose and its local layouts (the data key fingerprints the files a run reads)."""
+    its prose, its local layouts (the data key fingerprints the files a run reads) and its toy analog (the
+    toy world's version, in the toy profile's key, names its generators)."""
     d = dataclasses.asdict(spec)
-    for field in ("title", "notes", "local"):
+    for field in ("title", "notes", "local", "toy"):
         d.pop(field)
     return _digest(d)
 

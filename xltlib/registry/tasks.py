@@ -120,6 +120,15 @@ class LocalFile(NamedTuple):
     blank: str | None = None
 
 
+class ToyAnalog(NamedTuple):
+    """How the toy world generates a task: ``generator``, a generator of ``xltlib.toy.tasks`` (every one takes
+    ``(rng, language, index)``; "bitext": the retrieval pairs; "mlm_text": continued MLM's documents), its
+    keyword arguments as (name, value) pairs, and its inputs' ``max_length`` in toy tokens (None: the task's)."""
+    generator: str
+    kwargs: tuple = ()
+    max_length: int | None = 64
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     name: str  # registry key, lowercase
@@ -149,6 +158,7 @@ class TaskSpec:
     open_labels: bool = False  # its label set is the one its training data holds (CCG's supertags)
     # split -> the layouts of a local directory it may be read from, in the order they are tried
     local: Mapping[str, tuple[LocalFile, ...]] = dataclasses.field(default_factory=dict)
+    toy: ToyAnalog | None = None  # its analog in the toy world (None: a study on the toy profile refuses it)
     hub_caveat: str = ""  # why scores on the Hub copy are not comparable with published ones ("": they are)
     notes: str = ""
 
@@ -245,6 +255,7 @@ _TASKS: list[TaskSpec] = [
         notes="languages are pooled in one config; gold_label is a string",
         # XTREME's download folder
         local={s: (LocalFile("xnli/{split}-{lang}.tsv", "pairs", "pairs"),) for s in ("dev", "test")},
+        toy=ToyAnalog("nli"),
     ),
     TaskSpec(
         "pawsx", "PAWS-X", _CLS, "target", ("accuracy",), PAWSX_LANGS,
@@ -253,6 +264,7 @@ _TASKS: list[TaskSpec] = [
         notes="label is the string '0'/'1'; non-English train is machine-translated (translate-train)",
         # XTREME's download folder
         local={s: (LocalFile("pawsx/{split}-{lang}.tsv", "pairs", "pairs"),) for s in ("train", "dev", "test")},
+        toy=ToyAnalog("paraphrase"),
     ),
     TaskSpec(
         "udpos", "UD-POS", _TAG, "target", ("f1",), UDPOS_LANGS,
@@ -264,6 +276,7 @@ _TASKS: list[TaskSpec] = [
                    "ar, he, ...): read XTREME's download folder (local_data) for comparable numbers",
         # XTREME's download folder
         local={s: (LocalFile("udpos/{split}-{lang}.tsv", "conll", "conll"),) for s in ("train", "dev", "test")},
+        toy=ToyAnalog("tagging", (("kind", "pos"),)),
     ),
     TaskSpec(
         "panx", "PAN-X (WikiANN)", _TAG, "target", ("f1",), PANX_LANGS,
@@ -272,6 +285,7 @@ _TASKS: list[TaskSpec] = [
         labels=NER_TAGS, category="structured", epochs=10,
         # XTREME's download folder
         local={s: (LocalFile("panx/{split}-{lang}.tsv", "conll", "conll"),) for s in ("train", "dev", "test")},
+        toy=ToyAnalog("tagging", (("kind", "ner"),)),
     ),
     TaskSpec(
         "xquad", "XQuAD", _QA, "target", ("exact_match", "f1"), XQUAD_LANGS,
@@ -280,6 +294,7 @@ _TASKS: list[TaskSpec] = [
         notes="test-only (no dev); model selection on SQuAD dev",
         # XTREME's download folder
         local={"test": (LocalFile("xquad/xquad.{lang}.json", "squad_json", "answers"),)},
+        toy=ToyAnalog("span_qa", (("n_sentences", 3),), 128),
     ),
     TaskSpec(
         "mlqa", "MLQA", _QA, "target", ("exact_match", "f1"), MLQA_LANGS,
@@ -290,6 +305,7 @@ _TASKS: list[TaskSpec] = [
         local={s: (LocalFile("mlqa/MLQA_V1/{split}/{split}-context-{lang}-question-{lang}.json", "squad_json",
                              "answers"),)
                for s in ("dev", "test")},
+        toy=ToyAnalog("span_qa", (("n_sentences", 5),), 160),
     ),
     TaskSpec(
         "tydiqa", "TyDiQA-GoldP", _QA, "target", ("exact_match", "f1"), TYDIQA_LANGS,
@@ -303,6 +319,7 @@ _TASKS: list[TaskSpec] = [
                # TyDiQA-GoldP's dev set is XTREME's test set
                "test": (LocalFile("tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.{lang}.dev.json", "squad_json",
                                      "answers"),)},
+        toy=ToyAnalog("span_qa", (("n_sentences", 2), ("genre", "farm")), 96),
     ),
     TaskSpec(
         "bucc2018", "BUCC 2018", _RET, "target", ("f1",), BUCC_LANGS,
@@ -313,6 +330,7 @@ _TASKS: list[TaskSpec] = [
                    "mining is far easier and F1 inflated; read XTREME's bucc2018/ folder (local_data)",
         # XTREME's download folder
         local={s: (LocalFile("bucc2018/{lang}-en.{split}.{lang}", "bucc", "bucc"),) for s in ("dev", "test")},
+        toy=ToyAnalog("bitext", max_length=None),
     ),
     TaskSpec(
         "tatoeba", "Tatoeba", _RET, "target", ("accuracy",), TATOEBA_LANGS,
@@ -324,6 +342,7 @@ _TASKS: list[TaskSpec] = [
         local={"test": (*(LocalFile(f"{where}tatoeba.{{iso3}}-eng.{{iso3}}", "tatoeba_laser")
                           for where in ("tatoeba/", "tatoeba/v1/", "v1/")),
                         LocalFile("tatoeba/{lang}-en.{lang}", "tatoeba", "tatoeba"))},
+        toy=ToyAnalog("bitext", max_length=None),
     ),
     # ---------------------------------------------------------------- XTREME-R additions
     TaskSpec(
@@ -334,6 +353,7 @@ _TASKS: list[TaskSpec] = [
         # XTREME's download folder
         local={"dev": (LocalFile("xcopa/val-{lang}.jsonl", "copa", "copa"),),
                "test": (LocalFile("xcopa/test-{lang}.jsonl", "copa", "copa"),)},
+        toy=ToyAnalog("copa"),
     ),
     TaskSpec(
         "mewslix", "Mewsli-X", _RET, "target", ("map@20",), MEWSLIX_LANGS, hub={},
@@ -359,6 +379,7 @@ _TASKS: list[TaskSpec] = [
         },
         labels=NLI_LABELS, epochs=2,
         notes="SNLI + MNLI + ANLI rounds 1-3 trained together with one shared NLI head",
+        toy=ToyAnalog("nli", (("adversarial", True),)),
     ),
     TaskSpec(
         "ccg", "CCG supertagging", _TAG, "intermediate", ("accuracy",), ("en",), hub={}, epochs=2, open_labels=True,
@@ -366,21 +387,25 @@ _TASKS: list[TaskSpec] = [
               "ccg/<split>.tsv, one sentence a line, tokens<TAB>tags (both space-separated), with an optional "
               "ccg/tags_to_id.json (jiant's tag map) fixing the tag order, or as ccg/en/<split>.jsonl records",
         local={s: (LocalFile("ccg/{split}.tsv", "ccg"),) for s in ("train", "dev", "test")},
+        toy=ToyAnalog("tagging", (("kind", "ccg"),)),
     ),
     TaskSpec(
         "commonsenseqa", "CommonsenseQA", _MC, "intermediate", ("accuracy",), ("en",),
         hub=_per_lang("tau/commonsense_qa", None, {"train": "train", "dev": "validation"}, "commonsense_qa"),
         num_choices=5, epochs=2,
+        toy=ToyAnalog("concept", max_length=32),
     ),
     TaskSpec(
         "cosmosqa", "Cosmos QA", _MC, "intermediate", ("accuracy",), ("en",),
         hub=_per_lang("allenai/cosmos_qa", None, {"train": "train", "dev": "validation"}, "cosmos_qa"),
         num_choices=4, epochs=2, notes="main ships a loading script: read at its parquet conversion",
+        toy=ToyAnalog("reading", max_length=96),
     ),
     TaskSpec(
         "hellaswag", "HellaSwag", _MC, "intermediate", ("accuracy",), ("en",),
         hub=_per_lang("Rowan/hellaswag", None, {"train": "train", "dev": "validation"}, "hellaswag"),
         num_choices=4, epochs=2,
+        toy=ToyAnalog("next_event"),
     ),
     TaskSpec(
         "mnli", "MNLI", _CLS, "intermediate", ("accuracy",), ("en",),
@@ -395,12 +420,14 @@ _TASKS: list[TaskSpec] = [
         notes="non-English train = MNLI machine-translated (facebook/xnli train), for synthetic-multilingual runs",
         # XTREME's download folder
         local={"train": (LocalFile("xnli/train-{lang}.tsv", "pairs"),)},
+        toy=ToyAnalog("nli"),
     ),
     TaskSpec(
         "qqp", "QQP", _CLS, "intermediate", ("accuracy",), ("en",),
         hub=_per_lang("nyu-mll/glue", "qqp", {"train": "train", "dev": "validation"}, "pair",
                       columns={"text_a": "question1", "text_b": "question2"}),
         labels=("not_duplicate", "duplicate"), epochs=2,
+        toy=ToyAnalog("question_pair"),
     ),
     TaskSpec(
         "squad_v1", "SQuAD v1.1", _QA, "intermediate", ("exact_match", "f1"), ("en",),
@@ -409,11 +436,13 @@ _TASKS: list[TaskSpec] = [
         # XTREME's download folder
         local={"train": (LocalFile("squad/train-v1.1.json", "squad_json"),),
                "dev": (LocalFile("squad/dev-v1.1.json", "squad_json"),)},
+        toy=ToyAnalog("span_qa", (("n_sentences", 3),), 128),
     ),
     TaskSpec(
         "squad_v2", "SQuAD v2.0", _QA, "intermediate", ("exact_match", "f1"), ("en",),
         hub=_per_lang("rajpurkar/squad_v2", "squad_v2", {"train": "train", "dev": "validation"}, "squad"),
         allow_no_answer=True, max_length=384, batch_size=16, epochs=2,
+        toy=ToyAnalog("span_qa", (("n_sentences", 3), ("p_unanswerable", 0.33)), 128),
     ),
     TaskSpec(
         "sst2", "SST-2", _CLS, "intermediate", ("accuracy",), ("en",),
@@ -422,6 +451,7 @@ _TASKS: list[TaskSpec] = [
         labels=("negative", "positive"), epochs=2,
         # GLUE's download
         local={s: (LocalFile("SST-2/{split}.tsv", "glue_single"),) for s in ("train", "dev")},
+        toy=ToyAnalog("sentiment", max_length=32),
     ),
     TaskSpec(
         "mlm", "Continued MLM (Wikipedia)", Format.MLM, "intermediate", ("accuracy",), ALL_LANGS,
@@ -430,6 +460,7 @@ _TASKS: list[TaskSpec] = [
         notes="masked-LM training on the first 20,000 Wikipedia articles of each language (the 2023-11-01 dump), "
               "mixed into phase 1: the paper's continued multilingual MLM. Its languages are the setup's "
               "mlm_languages (default: the study's evaluation languages)",
+        toy=ToyAnalog("mlm_text"),
     ),
     # ---------------------------------------------------------------- English training data of targets only
     TaskSpec(
@@ -439,6 +470,7 @@ _TASKS: list[TaskSpec] = [
         # XTREME's download folder
         local={"train": (LocalFile("xcopa/train-en.jsonl", "copa"),),
                "dev": (LocalFile("xcopa/val-en.jsonl", "copa"),)},
+        toy=ToyAnalog("copa"),
     ),
     TaskSpec(
         "siqa", "Social IQa", _MC, "auxiliary", ("accuracy",), ("en",),

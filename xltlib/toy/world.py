@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from xltlib.data.core import TaskData, check_policy, collect
 from xltlib.errors import ConfigError
-from xltlib.registry.tasks import TaskSpec, get_task
+from xltlib.registry.tasks import TaskSpec, ToyAnalog, get_task, list_tasks
 from xltlib.toy import tasks as T
 from xltlib.toy.language import LANGUAGES, world_languages
 
@@ -82,21 +82,6 @@ class ToyWorld:
 
 ALL = tuple(LANGUAGES)
 
-# task -> (generator, kwargs, max_length); every generator takes (rng, language, index)
-GENERATORS = {
-    "xnli": (T.nli, {}, 64), "pawsx": (T.paraphrase, {}, 64),
-    "udpos": (T.tagging, {"kind": "pos"}, 64), "panx": (T.tagging, {"kind": "ner"}, 64),
-    "xquad": (T.span_qa, {"n_sentences": 3}, 128), "mlqa": (T.span_qa, {"n_sentences": 5}, 160),
-    "tydiqa": (T.span_qa, {"n_sentences": 2, "genre": "farm"}, 96),
-    "xcopa": (T.copa, {}, 64), "copa": (T.copa, {}, 64),
-    "mnli": (T.nli, {}, 64), "anli_plus": (T.nli, {"adversarial": True}, 64),
-    "qqp": (T.question_pair, {}, 64), "sst2": (T.sentiment, {}, 32),
-    "squad_v1": (T.span_qa, {"n_sentences": 3}, 128),
-    "squad_v2": (T.span_qa, {"n_sentences": 3, "p_unanswerable": 0.33}, 128),
-    "hellaswag": (T.next_event, {}, 64), "commonsenseqa": (T.concept, {}, 32),
-    "cosmosqa": (T.reading, {}, 96), "ccg": (T.tagging, {"kind": "ccg"}, 64),
-}
-RETRIEVAL = ("bucc2018", "tatoeba")
 # English training sets relative to ToyWorld.train: TyDiQA-GoldP's is small; the word-swap paraphrase
 # task needs more examples before the tiny model picks up word order at all (measured on world v4:
 # 2000 often stays at chance, 4000 reaches ~90%); continued MLM ("mlm", in every language) has 300
@@ -106,7 +91,27 @@ TRAIN_SIZE = {"tydiqa": 0.5, "pawsx": 2.0, "mlm": 0.15}
 TARGETS = ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba", "xcopa")
 INTERMEDIATE = ("anli_plus", "ccg", "commonsenseqa", "cosmosqa", "hellaswag", "mnli", "qqp", "squad_v1",
                 "squad_v2", "sst2")
-TOY_TASKS = TARGETS + INTERMEDIATE + ("copa", "mlm")
+
+
+def toy_tasks() -> tuple[str, ...]:
+    """The registered tasks the toy world has an analog of (``TaskSpec.toy``)."""
+    return tuple(spec.name for spec in list_tasks() if spec.toy is not None)
+
+
+def analog(name: str) -> ToyAnalog:
+    """How the toy world generates task ``name`` (its record's ``toy``), or a ConfigError naming the task."""
+    try:
+        toy = get_task(name).toy
+    except KeyError:
+        toy = None
+    if toy is None:
+        raise ConfigError(f"the toy world has no analog of task {name!r}; toy tasks: {', '.join(toy_tasks())}")
+    return toy
+
+
+def _bitext(name: str) -> bool:
+    """A retrieval task: the toy world's aligned sentence pairs (BUCC adds distractors)."""
+    return analog(name).generator == "bitext"
 
 
 def _mlm_text(rng, lang, i):
@@ -117,7 +122,7 @@ def _mlm_text(rng, lang, i):
     return TextExample(str(i), " ".join(T.text_of(sentence(rng, lang)) for _ in range(rng.randint(1, 4))), lang.code)
 
 
-GENERATORS["mlm"] = (_mlm_text, {}, 64)
+GENERATED = {"mlm_text": _mlm_text}  # generators outside xltlib.toy.tasks
 
 
 def _mnli_genre(rng, lang, i):
@@ -130,16 +135,15 @@ def _mnli_genre(rng, lang, i):
 def toy_spec(name: str, languages: tuple[str, ...] = ALL) -> TaskSpec:
     """The real task's spec with a toy world's ``languages`` (English first; default: the default world's)
     and lengths (same format, labels, metrics)."""
-    if name not in TOY_TASKS:
-        raise ConfigError(f"the toy world has no analog of task {name!r}; toy tasks: {', '.join(TOY_TASKS)}")
+    toy = analog(name)
     spec = get_task(name)
     non_en = tuple(c for c in languages if c != "en")
-    langs = non_en if name in RETRIEVAL else (languages if spec.role == "target" or name == "mlm" else ("en",))
+    langs = non_en if _bitext(name) else (languages if spec.role == "target" or name == "mlm" else ("en",))
     changes = dict(languages=langs, train_languages=languages, hub={}, test_only=(), benchmarks=spec.benchmarks,
                    train_before=(), notes=f"toy analog of {spec.title}",
                    qa_rules="squad")  # toy languages have no MLQA normalization rules
-    if name in GENERATORS:
-        changes["max_length"] = GENERATORS[name][2]
+    if toy.max_length is not None:
+        changes["max_length"] = toy.max_length
     if name == "ccg":
         changes["labels"], changes["open_labels"] = T.CCG_TAGS, False
     if name == "xcopa":
@@ -152,10 +156,11 @@ def toy_spec(name: str, languages: tuple[str, ...] = ALL) -> TaskSpec:
 def generate(name: str, lang: str, split: str, world: ToyWorld = ToyWorld()) -> list:
     spec = world.spec(name)
     language = world.language(lang)
-    if name in RETRIEVAL:
+    toy = analog(name)
+    if toy.generator == "bitext":
         n = world.retrieval_pairs
-        return T.bitext(world.seed, name, language, split, n, n if name == "bucc2018" else 0)
-    fn, kwargs, _ = GENERATORS[name]
+        return T.bitext(world.seed, name, language, split, n, n if spec.threshold_on_dev else 0)
+    fn, kwargs = GENERATED.get(toy.generator) or getattr(T, toy.generator), dict(toy.kwargs)
     if name == "mnli" and split == "train":
         fn, kwargs = _mnli_genre, {}
     size = {"train": world.train, "dev": world.dev, "test": world.test}[split]
@@ -172,7 +177,7 @@ def load(task: str | TaskSpec, lang: str, split: str, world: ToyWorld, *, on_err
         spec = world.spec(spec.train_task)
         name = spec.name
     world.language(lang)  # one of this world's, or an error naming them
-    if split == "train" and name in RETRIEVAL:
+    if split == "train" and _bitext(name):
         raise ConfigError(f"toy {name} has no train split (it is evaluated without training, as in XTREME)")
     examples = generate(name, lang, split, world)[:limit]
     return collect(spec, lang, split, f"toy world (seed {world.seed}) {name}", enumerate(examples), on_error)
