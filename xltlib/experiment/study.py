@@ -94,7 +94,7 @@ class Study:
     # toy profiles: fields of the toy world to change, as (field, value) pairs (YAML: a mapping), e.g. the
     # recipe's learning-rate ratios or the intermediate sets' size (xltlib.toy.world.ToyWorld); in run keys
     world: tuple[tuple[str, object], ...] = ()
-    # real encoders on a CPU (docs/real_cpu.md); each enters run keys only when set
+    # real encoders on a CPU (docs/real_cpu.md)
     retrieval_layer: int | str | None = None  # "last" or a layer index; default: XTREME's 14 of 24, scaled
     retrieval_prefix: str | None = None  # text put before every retrieval sentence (E5: "query: ")
     freeze_embeddings: bool = False  # the word-embedding matrix stays as pretrained (phases 1 and 2)
@@ -124,7 +124,7 @@ class Study:
     @property
     def backend(self) -> Profile:
         """Deprecated name of ``profile_impl``."""
-        warnings.warn("Study.profile is now Study.profile_impl", DeprecationWarning, stacklevel=2)
+        warnings.warn("Study.backend is now Study.profile_impl", DeprecationWarning, stacklevel=2)
         return self.profile_impl
 
     def runs(self) -> list["Run"]:
@@ -541,9 +541,10 @@ def validate(study: Study) -> None:
             raise ConfigError(f"{field}: {', '.join(extra)} not among the study's targets ({', '.join(study.targets)})")
     for target, tasks in study.train_on:
         spec = profile.target_spec(target)
-        for i, task in enumerate(tasks if isinstance(tasks, tuple) else (tasks,)):
+        chain = tasks if isinstance(tasks, tuple) else (tasks,)
+        for i, task in enumerate(chain):
             train = _known(profile.source_spec, task, f"train_on.{target}")
-            last = i == len(tasks) - 1 if isinstance(tasks, tuple) else True
+            last = i == len(chain) - 1  # the head is trained on its labels last
             if train.format is not spec.format or (last and spec.labels and train.labels != spec.labels) or \
                     "en" not in train.train_languages:
                 raise ConfigError(f"train_on.{target}: {task} ({train.format.value}) cannot train {target} "
