@@ -321,8 +321,9 @@ class HubProfile(Profile):
 
     def provenance(self, spec: TaskSpec, lang: str, split: str = "test") -> tuple[str, bool, str]:
         source = self.source_of(spec.name, lang, parse_split(split).split)
-        chain = (*spec.train_before, spec.train_task)
-        benchmark = (*get_task(spec.name).train_before, get_task(spec.name).train_task)
+        base = get_task(spec.name, self._benchmark_for(spec.name))
+        chain = [*spec.train_before, spec.train_task or spec.name]
+        benchmark = [*base.train_before, base.train_task or base.name]
         notes = [f"scored on {'the ' + split + ' split' if parse_split(split).whole else 'the slice ' + split}, "
                  "not the test split published numbers use" if split != "test" else "",
                  f"fine-tuned on {'+'.join(chain)}, not on the benchmark's training data"
