@@ -37,10 +37,14 @@ reports: setup
 rehearsal: setup
 	$(VENV)/bin/xlt rehearsal --out rehearsal
 
-# real weights on 2 CPU cores (docs/real_cpu.md): multilingual-e5-small on data/real, its control, the report
+# real weights on 2 CPU cores (docs/real_cpu.md): multilingual-e5-small on data/real, each study beside its
+# random-weight control, Tatoeba at two more layers, the report
+REAL_CPU := real_cpu real_cpu_random real_cpu_pairs real_cpu_pairs_random real_cpu_targets real_cpu_targets_random \
+            real_cpu_layer6 real_cpu_layer0
 real-cpu: setup
-	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu.yaml --out reports/runs/real-cpu --workers 2
-	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/real_cpu_random.yaml --out reports/runs/real-cpu-random --workers 2
+	for s in $(REAL_CPU); do \
+	  HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/$$s.yaml --out reports/runs/$$(echo $$s | tr _ -) --workers 2 || exit 1; \
+	done
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu.yaml --only 00_xstilts_main_table
 
 slurm:
