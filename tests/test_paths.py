@@ -7,9 +7,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from xltlib.paths import CHECKOUT, shown
+from xltlib.paths import CHECKOUT, shown, shown_in
 
 ROOT = Path(__file__).resolve().parent.parent
 # a home, a work or temporary folder, a cluster scratch: where a machine's own files are
@@ -43,8 +44,6 @@ def test_no_committed_output_holds_a_machine_path():
     assert not found, "\n".join(found[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="reports/real-cpu was rendered before outputs showed paths relative to the "
-                   "checkout; `make real-cpu` (about 70 min on 2 cores) renders it again, and then this passes")
 def test_the_real_cpu_report_holds_no_machine_path():
     found = _machine_paths("reports/real-cpu")
     assert not found, "\n".join(found[:20])
@@ -54,3 +53,14 @@ def test_paths_are_shown_relative_to_the_checkout(tmp_path):
     assert shown(CHECKOUT / "data" / "real") == os.path.join("data", "real")
     assert shown(CHECKOUT / "reports" / "runs", start=CHECKOUT / "notebooks") == os.path.join("..", "reports", "runs")
     assert shown(tmp_path) == str(tmp_path)  # outside the checkout: as given
+
+
+def test_a_note_naming_a_file_in_the_checkout_is_shown_relative(tmp_path):
+    from xltlib.experiment.results import load_results, write_rows
+
+    note = f"not in local_data ({CHECKOUT / 'data' / 'real'} has no tatoeba test file for ja)"
+    write_rows(tmp_path, "r1", [{"run_id": "r1", "note": note}, {"run_id": "r1", "note": None}])
+    notes = load_results(tmp_path)["note"].tolist()
+    assert notes[0] == f"not in local_data ({os.path.join('data', 'real')} has no tatoeba test file for ja)"
+    assert pd.isna(notes[1])
+    assert shown_in(f"{tmp_path}/x.jsonl: bad") == f"{tmp_path}/x.jsonl: bad"  # outside the checkout: as given

@@ -3,6 +3,7 @@ absolute paths of the machine that made them.
 
     shown(CHECKOUT / "data" / "real")                                  # "data/real" (outside the checkout: as given)
     shown(CHECKOUT / "reports" / "runs", start=CHECKOUT / "notebooks")   # "../reports/runs"
+    shown_in("not in local_data (/abs/checkout/data/real has no ...)")    # "not in local_data (data/real has no ...)"
 """
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def shown(path: str | os.PathLike, start: str | os.PathLike | None = None) -> st
     if IN_CHECKOUT and _under(full, root) and _under(base, root):
         return os.path.relpath(full, base)
     return str(path)
+
+
+def shown_in(text: str) -> str:
+    """``text`` (a message, a note) with every path inside the checkout shown relative to it."""
+    if not IN_CHECKOUT or not isinstance(text, str):
+        return text
+    return text.replace(str(CHECKOUT) + os.sep, "")
 
 
 def _under(path: str, root: str) -> bool:

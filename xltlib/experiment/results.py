@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from xltlib.errors import ConfigError
+from xltlib.paths import shown_in
 
 COLUMNS = ["run_id", "phase1_key", "phase", "setup", "intermediate", "mode", "size", "cap",
            "intermediate_languages", "target", "language", "split", "metric", "value", "seed", "model", "lora",
@@ -91,7 +92,9 @@ def load_results(out: str | Path) -> pd.DataFrame:
                       + "; ".join(bad), UnreadableResultWarning, stacklevel=2)
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True)
+    table["note"] = table["note"].map(shown_in)  # a note names files: as outputs show them (xltlib.paths)
+    return table
 
 
 def load_curves(out: str | Path) -> pd.DataFrame:
