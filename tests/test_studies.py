@@ -67,6 +67,17 @@ def test_a_study_file_replaces_the_defaults_and_brings_its_profile(tmp_path):
     assert e.profile == "smoke" and e.study.name == "mine" and len(e.studies) == 1
 
 
+def test_a_study_file_brings_its_design_to_a_research_notebook_and_a_given_parameter_wins(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nprofile: smoke\ntargets: [xnli]\nseeds: [3, 4]\nintermediate:\n  - baseline\n"
+                    "  - {name: a, tasks: [mnli], size: 50}\n  - {name: b, tasks: [mnli]}\n"
+                    "  - {name: c, tasks: [squad_v1, mnli], mode: sequential, size: 50}\n")
+    e = build("02_intermediate_data_size", "toy", study_file=str(path))
+    assert (e.p.seeds, e.p.targets, e.p.tasks, e.p.sizes) == ([3, 4], ["xnli"], ["mnli", "squad_v1"], [1.0, 50])
+    assert build("03_task_count_multitask_vs_sequential", "toy", study_file=str(path)).p.counts == [1, 2]
+    assert build("02_intermediate_data_size", "toy", study_file=str(path), seeds=[3]).p.seeds == [3]
+
+
 def test_xlt_plan_plans_a_notebooks_studies(capsys):
     from xltlib.cli import main
 

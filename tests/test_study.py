@@ -97,6 +97,25 @@ def test_example_study_files_are_valid():
     assert len(data["intermediate"]) == 10 and len(data["targets"]) == 9  # the paper's 11 less CCG (licensed)
 
 
+def test_the_real_cpu_notebook_studies_reuse_the_real_cpu_runs(tmp_path):
+    # examples/real_cpu_{size,tasks,similarity}.yaml run into real_cpu's directory: the setups they share with it
+    # must be the same runs (same ids), or `make real-cpu` would compute them again
+    root = Path(__file__).parent.parent / "examples"
+
+    def study(name):
+        data = yaml.safe_load((root / f"{name}.yaml").read_text())
+        return study_from_dict({**data, "local_data": str(tmp_path)}, name)
+
+    real = study("real_cpu")
+    ids = {r.id for r in real.runs()}
+    names = {s.name for s in real.intermediate}
+    for name in ("real_cpu_size", "real_cpu_tasks", "real_cpu_similarity"):
+        s = study(name)
+        shared = [r for r in s.runs() if r.setup.name in names]
+        assert s.name == real.name and shared and all(r.id in ids for r in shared), name
+        assert len(shared) < len(s.runs())  # and each adds its own
+
+
 def _cli(*args, **kw):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "xltlib.cli", *args], env=env, stdout=subprocess.PIPE,

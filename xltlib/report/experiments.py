@@ -13,8 +13,9 @@ holds its parameters' defaults per profile and the builder that turns them into 
     e.p         # the parameters: each one given (not None) or the profile's default
     e.studies   # the Study objects the notebook runs (notebook 04: one per model)
 
-A parameter left at None takes the profile's default; ``study_file`` (notebook 00) replaces the studies by a
-study YAML of one's own, whose profile wins. ``xlt plan --notebook NAME`` and the rehearsal read the same files.
+A parameter left at None takes the profile's default; ``study_file`` replaces the studies by a study YAML of
+one's own (``xlt reports --study``), whose profile wins and whose design (``design_of``: seeds, targets,
+tasks, counts, sizes) becomes the parameters not given. ``xlt plan --notebook NAME`` and the rehearsal read the same files.
 """
 from __future__ import annotations
 
@@ -196,4 +197,19 @@ def build(experiment: str | Path, profile: str, local_data: str | None = None, s
         made = [read_study_file(study_file)]
         profile = made[0]["profile"]
     studies = [study_from_dict(s, f"{path.stem}: {s.get('name', 'study')}") for s in made]
+    if study_file:  # the design's parameters are the study's (a parameter given still wins)
+        for key, value in design_of(studies[0]).items():
+            if hasattr(p, key) and params.get(key) is None:
+                setattr(p, key, value)
     return SimpleNamespace(p=p, studies=studies, study=studies[0], profile=profile, **extras)
+
+
+def design_of(study) -> dict:
+    """A study's design as the notebooks' parameters name it: ``seeds``, ``targets``, ``tasks`` (the
+    intermediate tasks, in the order the setups first name them; a sequential chain in training order),
+    ``counts`` (the numbers of tasks its setups train on) and ``sizes`` (its setups' sizes; 1: the whole set)."""
+    trained = [s for s in study.intermediate if s.tasks]
+    tasks = list(dict.fromkeys(t for s in trained for t in s.tasks))
+    return {"seeds": list(study.seeds), "targets": list(study.targets), "tasks": tasks,
+            "counts": sorted({len(s.tasks) for s in trained}),
+            "sizes": sorted({s.size if s.size is not None else 1.0 for s in trained})}
