@@ -285,3 +285,12 @@ def test_a_result_reused_after_its_data_moved_says_where_the_data_is_now(tmp_pat
     first.rename(second)  # the same files elsewhere: the same run (its key holds the data's contents)
     counts = runner.run_study(study_from_dict({**study, "local_data": str(second)}), tmp_path / "out", progress=False)
     assert counts["ran"] == 0 and set(load_results(tmp_path / "out").data) == {str(second)}
+
+
+def test_a_targets_english_training_texts_are_those_its_study_fine_tunes_on():
+    # notebook 05 compares a target's inputs with the intermediate tasks': with train_on, XQuAD's are TyDiQA's
+    from xltlib.report.notebook import english_train
+
+    study = study_from_dict(_study("FacebookAI/xlm-roberta-base"))
+    tydiqa = english_train(study, "tydiqa")
+    assert tydiqa and english_train(study, "xquad") == tydiqa

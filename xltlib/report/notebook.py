@@ -15,6 +15,8 @@ import pandas as pd
 from xltlib.experiment.profiles import make_profile
 from xltlib.experiment.results import load_results
 from xltlib.experiment.runner import run_study, subsample_size
+from xltlib.data.slices import parse as parse_split
+from xltlib.engine.phases import training_chain
 from xltlib.experiment.study import Study, study_from_dict
 from xltlib.report.experiments import build, train_languages  # noqa: F401 (notebooks')
 from xltlib.hfhub import load_pretrained
@@ -160,8 +162,14 @@ def model_dir(study: Study | dict) -> str:
 
 
 def english_train(study, task: str) -> list:
-    """The English training examples of ``task`` (a target's: its training task's, e.g. MNLI for XNLI)."""
-    return study.profile_impl.load(task, "en", "train").examples
+    """The English training examples of ``task``; a target's are those it fine-tunes on in this study (XNLI:
+    MNLI's; with ``train_on: {xquad: tydiqa}``, TyDiQA-GoldP's; with ``train_split``, that split's)."""
+    s = _study(study)
+    if task in s.targets:
+        chain = training_chain(s.target_spec(task), s.profile_impl.source_spec)
+        task = chain[-1].name if chain else task
+    part = parse_split(s.train_split_of(task))
+    return part.take(s.profile_impl.load(task, "en", part.split).examples)
 
 
 def training_sizes(study: Study | dict) -> pd.DataFrame:
