@@ -64,3 +64,9 @@ def test_a_note_naming_a_file_in_the_checkout_is_shown_relative(tmp_path):
     assert notes[0] == f"not in local_data ({os.path.join('data', 'real')} has no tatoeba test file for ja)"
     assert pd.isna(notes[1])
     assert shown_in(f"{tmp_path}/x.jsonl: bad") == f"{tmp_path}/x.jsonl: bad"  # outside the checkout: as given
+
+
+def test_why_a_local_directory_lacks_a_split_names_it_relative_to_the_checkout():
+    from xltlib.data.local import LocalData
+
+    assert LocalData(CHECKOUT / "tests").lacks("xnli", "de", "test") == "tests has no xnli test file for de"

@@ -40,6 +40,7 @@ from typing import Callable, NamedTuple
 from xltlib.data.core import BlankedLabelsError, TaskData, check_policy, collect, read_spec
 from xltlib.data.schemas import COPA_QUESTIONS
 from xltlib.errors import DataUnavailableError, MalformedDataError
+from xltlib.paths import shown
 from xltlib.registry.examples import (ClassificationExample, MultipleChoiceExample, RetrievalExample, SpanQAExample,
                              TaggingExample, example_from_dict)
 from xltlib.registry.languages import language
@@ -396,11 +397,12 @@ class LocalData:
         return found is not None and found.blanked is None
 
     def lacks(self, task, lang: str, split: str, benchmark: str | None = None) -> str:
-        """Why the directory does not hold the split, in words (for a message that goes on to the Hub)."""
+        """Why the directory does not hold the split, in words (for a message that goes on to the Hub, and into
+        a run's notes: paths in the checkout relative to it, ``xltlib.paths``)."""
         found = self.find(read_spec(task, split, benchmark), lang, split)
         if found is None:
-            return f"{self.root} has no {task} {split} file for {lang}"
-        return f"{found.path}: labels blanked ({found.blanked})" if found.blanked else f"{self.root} holds it"
+            return f"{shown(self.root)} has no {task} {split} file for {lang}"
+        return f"{shown(found.path)}: labels blanked ({found.blanked})" if found.blanked else f"{shown(self.root)} holds it"
 
     def files(self, task, lang: str, split: str, benchmark: str | None = None) -> list[Path]:
         """The files a load of the split reads (empty when it is not held)."""
