@@ -33,7 +33,7 @@ def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr
     study = tmp_path / "mine.yaml"
     study.write_text("name: my-study\nprofile: smoke\nintermediate: [baseline, mnli]\ntargets: [udpos, tatoeba]\n"
                      "languages: [en, nh]\nseeds: [0]\ntrain_scale: 0.3\n")
-    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 0  # only the notebooks that take one
+    assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 0  # notebook 00 alone: no --only
     out, err = capsys.readouterr()
     target = tmp_path / "my-study"
     assert out.split() == [str(target / "00_xstilts_main_table.html")]

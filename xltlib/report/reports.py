@@ -145,8 +145,9 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
                   report=None, study: str | Path | None = None) -> list[Path]:
     """Execute and render the notebooks; returns their HTML pages. ``progress``: papermill's bar of cells;
     ``report``: a stream for progress lines (notebooks started and done, their studies' runs; None: none).
-    ``study``: a study file the notebooks that take one (a ``study_file`` parameter) run or load instead of
-    their defaults; its profile is theirs, its runs and pages go under its name (``out/<name>``)."""
+    ``study``: a study file a notebook that takes one (a ``study_file`` parameter) runs or loads instead of
+    its defaults: notebook 00, or those ``only`` names; its profile is theirs, its runs and pages go under its
+    name (``out/<name>``)."""
     import papermill as pm
     from nbconvert import HTMLExporter
 
@@ -160,6 +161,8 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         profile, target = loaded.profile, out / loaded.name
         params = {**(params or {}), "study_file": str(Path(study).resolve())}  # shown relative below
         available = [nb for nb in available if "study_file" in notebook_parameters(nb)]
+        # a study file fits one notebook's design: the main table (00), unless --only names others
+        only = only or [available[0].stem]
     chosen = [nb for nb in available if not only or nb.stem in only]
     if only and len(chosen) != len(only):
         known = ", ".join(nb.stem for nb in available)
