@@ -39,7 +39,7 @@ rehearsal: setup
 
 # real weights on 2 CPU cores (docs/real_cpu.md): multilingual-e5-small on data/real, each study beside its
 # random-weight control, Tatoeba at two more layers; the research notebooks' designs (sharing real_cpu's runs
-# in reports/runs/real-cpu); the reports
+# in reports/runs/real-cpu); the reports (a page per study beside its control, notebooks 02, 03, 05)
 REAL_CPU := real_cpu real_cpu_random real_cpu_pairs real_cpu_pairs_random real_cpu_targets real_cpu_targets_random \
             real_cpu_layer6 real_cpu_layer0
 real-cpu: setup
@@ -49,7 +49,9 @@ real-cpu: setup
 	for s in real_cpu_size real_cpu_tasks real_cpu_similarity; do \
 	  HF_HUB_OFFLINE=1 $(VENV)/bin/xlt run examples/$$s.yaml --out reports/runs/real-cpu --workers 2 || exit 1; \
 	done
-	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu.yaml --only 00_xstilts_main_table
+	for s in real_cpu real_cpu_pairs real_cpu_targets; do \
+	  HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/$$s.yaml -p control_file examples/$${s}_random.yaml || exit 1; \
+	done
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu_size.yaml --only 02_intermediate_data_size
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu_tasks.yaml \
 	  --only 03_task_count_multitask_vs_sequential -p focus xquad

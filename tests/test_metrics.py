@@ -207,6 +207,17 @@ def test_xtreme_score_groups_averages_seeds_and_flags_partial_tables():
     assert no_en.loc[("task", "xnli"), "n"] == 14 and no_en.loc[("task", "xnli"), "complete"]
 
 
+def test_xtreme_score_of_a_results_table_counts_its_zero_shot_rows_on_any_split():
+    """A study may score a target on dev or a slice (``eval_split``): those zero-shot rows count, the English
+    dev scores of checkpoint selection do not."""
+    rows = [("zero-shot", "udpos", "dev", "de", "f1", 80.0), ("zero-shot", "xnli", "dev[50%:]", "de", "accuracy", 60.0),
+            ("target-dev", "xnli", "dev", "en", "accuracy", 99.0), ("zero-shot", "xnli", "test", "en", "accuracy", 70.0)]
+    table = pd.DataFrame(rows,
+                         columns=["phase", "target", "split", "language", "metric", "value"])
+    scores = xtreme_score(table).set_index(["level", "name"])["score"]
+    assert scores["task", "udpos"] == 80.0 and scores["task", "xnli"] == 65.0
+
+
 def test_xtreme_score_rejects_tables_without_required_columns():
     with pytest.raises(ValueError, match="lacks column\\(s\\) metric"):
         xtreme_score(pd.DataFrame({"task": [], "language": [], "value": []}))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from xltlib.cli import main
-from xltlib.errors import ConfigError
+from xltlib.errors import ConfigError, XltError
 from xltlib.report.reports import build_reports, notebooks, parse_params
 
 
@@ -59,6 +59,33 @@ def test_a_report_is_executed_rendered_and_indexed_with_progress_lines_on_stderr
     assert list((tmp_path / "runs" / "my-study" / "results").glob("*.parquet"))  # the run cache it shares
     study.write_text("name: bad\nprofile: smoke\ntargets: [nope]\n")
     assert main(["reports", "--study", str(study), "--out", str(tmp_path)]) == 2  # validated before any notebook
+
+
+def test_a_baseline_only_study_is_set_beside_its_control(tmp_path, monkeypatch):
+    """`xlt reports --study FILE -p control_file CONTROL`: a study of the baseline alone renders (no gains
+    over itself to show), its scores beside a control study's (here: the same baseline at random weights),
+    paired by seed, with the answer and the power against the control; a control of two setups is refused."""
+    monkeypatch.setenv("XLT_CACHE", str(tmp_path / "cache"))
+    design = "profile: smoke\nintermediate: [baseline]\ntargets: [udpos]\nlanguages: [en, nh]\nseeds: [0, 1]\n"
+    (tmp_path / "study.yaml").write_text("name: alone\n" + design)
+    (tmp_path / "random.yaml").write_text("name: alone-random\nrandom_weights: true\n" + design)
+    (tmp_path / "two.yaml").write_text("name: two\n" + design.replace("[baseline]", "[baseline, mnli]"))
+    monkeypatch.chdir(tmp_path)  # the files named from here; the notebook runs in its own folder
+    assert main(["reports", "--study", "study.yaml", "-p", "control_file", "random.yaml", "--out", "out"]) == 0
+    target = tmp_path / "out" / "alone"
+    versus = pd.read_csv(target / "00_versus_control.csv")
+    assert set(versus.language) == {"en", "nh", "zero-shot mean"} and set(versus.seeds) == {2}
+    assert (versus.difference.round(6) == (versus.score - versus.control).round(6)).all()  # same seeds: means agree
+    table = pd.read_csv(target / "00_xstilts_main_table.csv")
+    assert set(table.setup) == {"baseline"}  # the control's rows are not the study's
+    assert list((tmp_path / "out" / "runs" / "alone-random" / "results").glob("*.parquet"))  # its own runs
+    html = (target / "00_xstilts_main_table.html").read_text()
+    assert "only its baseline" in html and "with every weight drawn at random" in html
+    nh = versus.set_index("language").loc["nh"]
+    assert f"<code>baseline</code> against the control: {nh.difference:+.1f} points" in html
+    assert "gains over the control on the zero-shot languages" in html  # the power statement
+    with pytest.raises(XltError, match="control_file .*two.yaml: expected a study of one setup .*found 2: baseline, mnli"):
+        build_reports(study="study.yaml", params={"control_file": "two.yaml"}, out="out")
 
 
 def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes(tmp_path):

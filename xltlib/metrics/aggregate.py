@@ -59,8 +59,9 @@ def xtreme_score(
     Args:
         table: columns ``task, language, metric, value`` (0-100) plus any others; rows of other tasks,
             languages or metrics are ignored, repeated rows (e.g. seeds not in ``by``) are averaged. A
-            results table (``xltlib.experiment.results.load_results``: ``target``, ``split``) is read as it is: its
-            test rows, ``target`` as the task, missing languages (NaN) left out.
+            results table (``xltlib.experiment.results.load_results``: ``target``, ``phase``) is read as it is: its
+            zero-shot rows (the test split, or the split or slice a study scores instead), ``target`` as the
+            task, missing languages (NaN) left out; a table with ``split`` but no ``phase``: its test rows.
         benchmark: ``"xtreme"`` or ``"xtreme-r"``.
         by: columns to score separately, e.g. ``("setup", "seed")``.
         exclude_languages: e.g. ``("en",)`` for zero-shot averages without the training language.
@@ -86,7 +87,9 @@ def xtreme_score(
     """
     if "task" not in table.columns and "target" in table.columns:  # xltlib's results table (load_results)
         table = table.rename(columns={"target": "task"})
-    if "split" in table.columns:
+    if "phase" in table.columns:  # not the English dev scores that select a checkpoint
+        table = table[table["phase"] == "zero-shot"]
+    elif "split" in table.columns:
         table = table[table["split"] == "test"]
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:

@@ -66,7 +66,7 @@ def summarize(scores: pd.DataFrame, by: list[str], value: str = "score") -> pd.D
         key = key if isinstance(key, tuple) else (key,)
         mean, lo, hi = bootstrap_ci(part[value])
         rows.append({**dict(zip(by, key)), "mean": mean, "ci_low": lo, "ci_high": hi, "n": len(part)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[*by, "mean", "ci_low", "ci_high", "n"])  # its columns even when empty
 
 
 def side(low: float, high: float, above: str, below: str, neither: str) -> str:

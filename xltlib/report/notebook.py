@@ -231,13 +231,95 @@ def plot_curves(found: pd.DataFrame, path: Path | None = None):
     return fig
 
 
-def power(studies: list, table: pd.DataFrame):
+def power(studies: list, table: pd.DataFrame, baseline: str = "baseline"):
     """Markdown, beside a report's answer: what this design can detect (``xltlib.report.power``): the spread
-    of zero-shot gains over the baseline, paired by seed, the smallest gain the seeds detect, and what 1, 2
-    and 5 points would take. The studies of one notebook score the same data (notebook 04: one per model)."""
+    of zero-shot gains over the ``baseline`` setup (or the ``CONTROL``), paired by seed, the smallest gain the
+    seeds detect, and what 1, 2 and 5 points would take. The studies of one notebook score the same data
+    (notebook 04: one per model)."""
     from IPython.display import Markdown
 
     from xltlib.report.power import answer, report, scored_examples
 
-    return Markdown(answer(report(table, scored_examples(_study(studies[0])))))
+    against = "the control" if baseline == CONTROL else f"the {baseline}"
+    return Markdown(answer(report(table, scored_examples(_study(studies[0])), baseline), against=against))
+
+
+CONTROL = "control"  # the setup name a control study's scores take (as with ``xlt power --against``)
+ZERO_SHOT_MEAN = "zero-shot mean"
+
+
+def control(control_file: str | None, runs_dir: str) -> pd.DataFrame | None:
+    """The results of a control study, its one setup named ``CONTROL`` (None without ``control_file``):
+    ``control_file`` is a study file of one setup, e.g. a study's baseline at random weights, which says
+    what pretraining adds. Its runs are run (or loaded) in the folder of its name beside ``runs_dir``
+    (``reports/runs/<name>``, as ``xlt reports --study`` places a study's runs)."""
+    if not control_file:
+        return None
+    from xltlib.errors import ConfigError
+    from xltlib.experiment.study import load_study
+
+    s = load_study(control_file)
+    names = sorted({r.setup.name for r in s.runs()})
+    if len(names) != 1:
+        raise ConfigError(f"control_file {control_file}: expected a study of one setup (e.g. the baseline at "
+                          f"random weights), found {len(names)}: {', '.join(names)}")
+    return run(s, str(Path(runs_dir).parent / s.name)).assign(setup=CONTROL)
+
+
+def control_banner(control_file: str, control: pd.DataFrame, profile: str):
+    """Markdown: which study the control is (its file, model, seeds, and whether its weights are random)."""
+    from IPython.display import Markdown
+
+    from xltlib.experiment.study import load_study
+
+    s = load_study(control_file)
+    what = "every weight drawn at random, one draw per seed" if s.random_weights else "its pretrained weights"
+    return Markdown(f"The control: `{control_file}`, {s.model or s.profile_impl.base_model()} with {what}, seeds "
+                    f"{', '.join(str(x) for x in sorted(control['seed'].unique()))}; **{profile}** profile.")
+
+
+def control_lines(versus: pd.DataFrame) -> list[str]:
+    """An answer's lines (Markdown) from ``versus_control``: per setup and target, the paired difference on
+    the zero-shot mean and in how many zero-shot languages the interval lies above zero."""
+    from xltlib.report.analysis import side
+
+    lines = []
+    for (setup, target), part in versus.groupby(["setup", "target"]):
+        mean = part[part["language"] == ZERO_SHOT_MEAN].iloc[0]
+        langs = part[~part["language"].isin(["en", ZERO_SHOT_MEAN])]
+        above = int((langs["ci_low"] > 0).sum())
+        if mean.seeds < 2:
+            how = (f"{int(mean.seeds)} paired seed: no interval, so no verdict; this study's seeds range "
+                   f"{mean.lowest:.1f} to {mean.highest:.1f}")
+        else:
+            how = (f"95% CI {mean.ci_low:+.1f} to {mean.ci_high:+.1f} over {int(mean.seeds)} paired seeds: "
+                   + side(mean.ci_low, mean.ci_high, "above the control", "below the control", "not told apart from it")
+                   + f"; interval above zero in {above} of {len(langs)} zero-shot languages")
+        lines.append(f"- **{target}**, `{setup}` against the control: {mean.difference:+.1f} points on the mean of "
+                     f"its zero-shot languages ({mean.score:.1f} vs {mean.control:.1f}; {how}).")
+    return lines
+
+
+def versus_control(table: pd.DataFrame, control: pd.DataFrame) -> pd.DataFrame:
+    """Each setup's zero-shot scores beside the control's, per target and language and for their mean over
+    the target's zero-shot languages (``ZERO_SHOT_MEAN``; English is the training language): ``score`` and
+    ``control`` (means over each one's seeds), ``lowest`` and ``highest`` (the setup's seeds' range),
+    ``difference`` (paired by seed, over the seeds both have) with its 95% bootstrap interval over those
+    seeds, and ``seeds`` paired. The model is not paired on: a control may be another model."""
+    from xltlib.report.analysis import paired_deltas, primary_scores, summarize
+
+    scores = primary_scores(pd.concat([table, control], ignore_index=True)).drop(columns="model", errors="ignore")
+    zero = (scores[scores["language"] != "en"].groupby(["setup", "target", "seed"], as_index=False)["score"].mean()
+            .assign(language=ZERO_SHOT_MEAN))
+    scores = pd.concat([scores, zero], ignore_index=True)[["setup", "target", "language", "seed", "score"]]
+    keys = ["target", "language"]
+    means = scores[scores["setup"] != CONTROL].groupby(["setup", *keys], as_index=False)["score"].agg(
+        score="mean", lowest="min", highest="max")
+    means = means.merge(scores[scores["setup"] == CONTROL].groupby(keys, as_index=False)["score"].mean()
+                        .rename(columns={"score": "control"}), on=keys)
+    paired = summarize(paired_deltas(scores, CONTROL), ["setup", *keys], value="delta")
+    paired = paired.rename(columns={"mean": "difference", "n": "seeds"})
+    out = means.merge(paired, on=["setup", *keys])
+    out["order"] = out["language"] == ZERO_SHOT_MEAN  # each target's languages, then their mean
+    return out.sort_values(["setup", "target", "order", "language"]).drop(columns="order").reset_index(drop=True)
 

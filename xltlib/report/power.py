@@ -147,12 +147,12 @@ def scored_examples(study) -> dict:
     return counts
 
 
-def answer(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
+def answer(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8, against: str = "the baseline") -> str:
     """Markdown for a report, beside its answer: per target, what the zero-shot gains' spread lets the study
-    detect, and what 1, 2 and 5 points would take."""
-    part = frame[frame.group == "zero-shot"]
+    detect, and what 1, 2 and 5 points would take (``against``: what the gains are paired against)."""
+    part = frame[frame.group == "zero-shot"] if len(frame) else frame
     if part.empty:
-        return "**What this design can detect**: no paired gains over the baseline to measure it on."
+        return f"**What this design can detect**: no paired gains over {against} to measure it on."
     if part.seeds.max() < 2:
         return ("**What this design can detect**: one seed, so the spread of gains over seeds, and with it the "
                 "smallest gain this design can tell from noise, cannot be estimated; `xlt power` says it for a "
@@ -169,7 +169,7 @@ def answer(frame: pd.DataFrame, alpha: float = 0.05, power: float = 0.8) -> str:
                     + " / ".join(num(getattr(r, f"seeds_for_{d:g}"), "{:.0f}") for d in POINTS) + " | "
                     + " / ".join(num(getattr(r, f"examples_for_{d:g}"), "{:.0f}") for d in POINTS) + " |")
     worst = part.sort_values("mde").iloc[-1]
-    return (f"**What this design can detect** (gains over the baseline on the zero-shot languages, paired by seed; "
+    return (f"**What this design can detect** (gains over {against} on the zero-shot languages, paired by seed; "
             f"two-sided {alpha:.0%}, {power:.0%} power; docs/scoring.md, 'Power'): with these seeds a gain smaller "
             f"than the smallest detectable one cannot be told from noise — up to {num(worst.mde)} points "
             f"({worst.target}). The example noise is an upper bound; '–': not reachable by more examples alone, or "

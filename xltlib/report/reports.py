@@ -32,6 +32,7 @@ from xltlib.report.notebook import PROFILE_ENV, PROGRESS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_IN = ("profile", "runs_dir", "out_dir")  # parameters xlt reports sets itself
+STUDY_FILES = ("study_file", "control_file")  # parameters naming a study file: read here, given as a path from the notebook
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -147,19 +148,25 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
     ``report``: a stream for progress lines (notebooks started and done, their studies' runs; None: none).
     ``study``: a study file a notebook that takes one (a ``study_file`` parameter) runs or loads instead of
     its defaults: notebook 00, or those ``only`` names; its profile is theirs, its runs and pages go under its
-    name (``out/<name>``)."""
+    name (``out/<name>``). A ``control_file`` parameter (notebook 00: a study of one setup set beside it) is
+    read like it; its runs go under its own name (``out/runs/<its name>``)."""
     import papermill as pm
     from nbconvert import HTMLExporter
+
+    from xltlib.experiment.study import load_study
 
     out = Path(out).resolve()
     target = out / profile
     available = notebooks(folder)
+    params = dict(params or {})
     if study is not None:
-        from xltlib.experiment.study import load_study
-
-        loaded = load_study(study)  # validated here: a bad field fails before any notebook starts
-        profile, target = loaded.profile, out / loaded.name
-        params = {**(params or {}), "study_file": str(Path(study).resolve())}  # shown relative below
+        params["study_file"] = study
+    # study files are validated here (a bad field fails before any notebook starts); each notebook is given the
+    # path from its own folder (below)
+    loaded = {key: load_study(params[key]) for key in STUDY_FILES if params.get(key)}
+    params.update({key: str(Path(params[key]).resolve()) for key in loaded})
+    if study is not None:
+        profile, target = loaded["study_file"].profile, out / loaded["study_file"].name
         available = [nb for nb in available if "study_file" in notebook_parameters(nb)]
         # a study file fits one notebook's design: the main table (00), unless --only names others
         only = only or [available[0].stem]
@@ -168,7 +175,6 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         known = ", ".join(nb.stem for nb in available)
         raise ConfigError(f"--only: unknown notebook(s) {sorted(set(only) - {nb.stem for nb in chosen})}; known: {known}")
     declared = {nb: notebook_parameters(nb) for nb in chosen}
-    params = params or {}
     unknown = sorted(k for k in params if k in BUILT_IN or not any(k in d for d in declared.values()))
     if unknown:
         names = sorted({k for d in declared.values() for k in d} - set(BUILT_IN))
@@ -184,8 +190,9 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         parameters = {"profile": profile, "runs_dir": shown(out / "runs" / target.name, nb.parent),
                       "out_dir": shown(target, nb.parent),
                       **{k: v for k, v in params.items() if k in declared[nb]}}
-        if "study_file" in parameters:
-            parameters["study_file"] = shown(parameters["study_file"], nb.parent)
+        for key in STUDY_FILES:
+            if parameters.get(key):
+                parameters[key] = shown(parameters[key], nb.parent)
         _say(report, f"{nb.stem}: started (notebook {i} of {len(chosen)}, profile {profile})")
         try:
             with _explicit_profile(), _progress_lines(nb.stem, report):
