@@ -52,6 +52,7 @@ real-cpu: setup
 	for s in real_cpu real_cpu_pairs real_cpu_targets; do \
 	  HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/$$s.yaml -p control_file examples/$${s}_random.yaml || exit 1; \
 	done
+	for s in real_cpu_layer6 real_cpu_layer0; do HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/$$s.yaml || exit 1; done
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu_size.yaml --only 02_intermediate_data_size
 	HF_HUB_OFFLINE=1 $(VENV)/bin/xlt reports --study examples/real_cpu_tasks.yaml \
 	  --only 03_task_count_multitask_vs_sequential -p focus xquad
