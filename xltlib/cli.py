@@ -214,7 +214,7 @@ def _run(args) -> int:
 
 def _power(args) -> int:
     from xltlib.experiment.results import load_results
-    from xltlib.report.power import format_report, report, scored_examples
+    from xltlib.report.power import CONTROL, format_report, report, scored_examples
 
     import pandas as pd
 
@@ -230,7 +230,7 @@ def _power(args) -> int:
         if other.setup.nunique() != 1:
             raise ConfigError(f"--against {args.against}: expected a study of one setup, found "
                               f"{', '.join(sorted(other.setup.unique()))}")
-        table, baseline = pd.concat([table, other.assign(setup="control")], ignore_index=True), "control"
+        table, baseline = pd.concat([table, other.assign(setup=CONTROL)], ignore_index=True), CONTROL
     frame = report(table, scored_examples(study_of(args.dir)), baseline, args.alpha, args.power)
     print(frame.to_json(orient="records", indent=1) if args.json else
           format_report(frame, args.alpha, args.power, f"{args.against}'s scores" if args.against else "the baseline"))
@@ -261,7 +261,7 @@ def _plan(args) -> int:
             print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
             return 0
         from xltlib.experiment.results import load_results
-        from xltlib.report.power import format_report, report, scored_examples
+        from xltlib.report.power import CONTROL, format_report, report, scored_examples
 
         from xltlib.experiment.schedule import study_of
 

@@ -21,6 +21,7 @@ from xltlib.experiment.study import Study, study_from_dict
 from xltlib.report.experiments import build, train_languages  # noqa: F401 (notebooks')
 from xltlib.hfhub import load_pretrained
 from xltlib.report.analysis import data_notes as notes_of
+from xltlib.report.power import CONTROL
 from xltlib.registry.models import model_size
 
 # nbval in CI runs the notebooks as they are (their parameters cell says "toy") on this profile; `xlt reports`
@@ -244,7 +245,6 @@ def power(studies: list, table: pd.DataFrame, baseline: str = "baseline"):
     return Markdown(answer(report(table, scored_examples(_study(studies[0])), baseline), against=against))
 
 
-CONTROL = "control"  # the setup name a control study's scores take (as with ``xlt power --against``)
 ZERO_SHOT_MEAN = "zero-shot mean"
 
 
@@ -288,15 +288,16 @@ def control_lines(versus: pd.DataFrame) -> list[str]:
         mean = part[part["language"] == ZERO_SHOT_MEAN].iloc[0]
         langs = part[~part["language"].isin(["en", ZERO_SHOT_MEAN])]
         above = int((langs["ci_low"] > 0).sum())
+        means = f"means over each one's seeds {mean.score:.1f} vs {mean.control:.1f}"
         if mean.seeds < 2:
-            how = (f"{int(mean.seeds)} paired seed: no interval, so no verdict; this study's seeds range "
+            how = (f"on the one seed both have (no interval, so no verdict); {means}, this study's seeds ranging "
                    f"{mean.lowest:.1f} to {mean.highest:.1f}")
         else:
-            how = (f"95% CI {mean.ci_low:+.1f} to {mean.ci_high:+.1f} over {int(mean.seeds)} paired seeds: "
+            how = (f"paired over {int(mean.seeds)} seeds (95% CI {mean.ci_low:+.1f} to {mean.ci_high:+.1f}: "
                    + side(mean.ci_low, mean.ci_high, "above the control", "below the control", "not told apart from it")
-                   + f"; interval above zero in {above} of {len(langs)} zero-shot languages")
+                   + f"; the interval above zero in {above} of {len(langs)} zero-shot languages); {means}")
         lines.append(f"- **{target}**, `{setup}` against the control: {mean.difference:+.1f} points on the mean of "
-                     f"its zero-shot languages ({mean.score:.1f} vs {mean.control:.1f}; {how}).")
+                     f"its zero-shot languages {how}.")
     return lines
 
 

@@ -43,6 +43,7 @@ from xltlib.report.analysis import paired_deltas, primary_scores
 
 POINTS = (1.0, 2.0, 5.0)
 MAX_SEEDS = 100
+CONTROL = "control"  # the setup name a control study's scores take when paired against (xlt power --against)
 
 
 def detectable(sd: float, seeds: int, alpha: float = 0.05, power: float = 0.8) -> float:
