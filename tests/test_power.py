@@ -88,3 +88,23 @@ def test_a_reports_power_statement_beside_its_answer():
     text = power.answer(power.report(_table({0: 1.0, 1: 3.0, 2: 2.0})))
     assert "| xnli | 3 | +2.0 | 1.0 |" in text and f"up to {power.detectable(1.0, 3):.1f} points (xnli)" in text
     assert "cannot be estimated" in power.answer(power.report(_table({0: 1.0})))
+
+
+def test_a_study_beside_its_control_is_paired_by_the_seeds_both_have():
+    """Notebook 00's control section (``xltlib.report.notebook.versus_control``): per language and on the mean
+    of the zero-shot languages, each one's mean over its own seeds and the difference over the seeds in common."""
+    from xltlib.report import notebook
+
+    study = _table({0: 1.0, 1: 3.0, 2: 2.0})
+    study = study[study.setup == "mnli"]  # scores 51, 53, 52 by seed
+    control = _table({0: 0.0}, base=40.0)
+    control = control[control.setup == "baseline"].assign(setup=notebook.CONTROL, model="another")
+    versus = notebook.versus_control(study, control).set_index("language")
+    assert list(versus.index) == ["de", "en", "fr", notebook.ZERO_SHOT_MEAN]
+    row = versus.loc[notebook.ZERO_SHOT_MEAN]
+    assert (row.score, row.lowest, row.highest, row.control) == (52.0, 51.0, 53.0, 40.0)
+    assert row.difference == 11.0 and row.seeds == 1  # seed 0 alone is paired, whatever the model
+    assert "+11.0 points on the mean of its zero-shot languages on the one seed both have" in notebook.control_lines(versus.reset_index())[0]
+    other = notebook.versus_control(study, control.assign(seed=7))
+    assert (other.seeds == 0).all() and other.difference.isna().all()
+    assert "no seed in common" in notebook.control_lines(other)[0]

@@ -285,10 +285,17 @@ def control_lines(versus: pd.DataFrame) -> list[str]:
 
     lines = []
     for (setup, target), part in versus.groupby(["setup", "target"]):
+        if not (part["language"] == ZERO_SHOT_MEAN).any():
+            lines.append(f"- **{target}**, `{setup}`: no zero-shot language scored by both it and the control.")
+            continue
         mean = part[part["language"] == ZERO_SHOT_MEAN].iloc[0]
         langs = part[~part["language"].isin(["en", ZERO_SHOT_MEAN])]
         above = int((langs["ci_low"] > 0).sum())
         means = f"means over each one's seeds {mean.score:.1f} vs {mean.control:.1f}"
+        if mean.seeds == 0:
+            lines.append(f"- **{target}**, `{setup}` against the control: no seed in common, so no paired "
+                         f"difference; {means} on the mean of its zero-shot languages.")
+            continue
         if mean.seeds < 2:
             how = (f"on the one seed both have (no interval, so no verdict); {means}, this study's seeds ranging "
                    f"{mean.lowest:.1f} to {mean.highest:.1f}")
@@ -306,7 +313,8 @@ def versus_control(table: pd.DataFrame, control: pd.DataFrame) -> pd.DataFrame:
     the target's zero-shot languages (``ZERO_SHOT_MEAN``; English is the training language): ``score`` and
     ``control`` (means over each one's seeds), ``lowest`` and ``highest`` (the setup's seeds' range),
     ``difference`` (paired by seed, over the seeds both have) with its 95% bootstrap interval over those
-    seeds, and ``seeds`` paired. The model is not paired on: a control may be another model."""
+    seeds, and ``seeds`` paired (0: none in common). The model is not paired on: a control may be another
+    model. A target or language the control does not score is left out."""
     from xltlib.report.analysis import paired_deltas, primary_scores, summarize
 
     scores = primary_scores(pd.concat([table, control], ignore_index=True)).drop(columns="model", errors="ignore")
@@ -320,7 +328,8 @@ def versus_control(table: pd.DataFrame, control: pd.DataFrame) -> pd.DataFrame:
                         .rename(columns={"score": "control"}), on=keys)
     paired = summarize(paired_deltas(scores, CONTROL), ["setup", *keys], value="delta")
     paired = paired.rename(columns={"mean": "difference", "n": "seeds"})
-    out = means.merge(paired, on=["setup", *keys])
+    out = means.merge(paired, on=["setup", *keys], how="left")  # seeds 0: none in common, no paired difference
+    out["seeds"] = out["seeds"].fillna(0).astype(int)
     out["order"] = out["language"] == ZERO_SHOT_MEAN  # each target's languages, then their mean
     return out.sort_values(["setup", "target", "order", "language"]).drop(columns="order").reset_index(drop=True)
 
