@@ -261,7 +261,7 @@ def _plan(args) -> int:
             print(json.dumps(plan.to_json(), indent=1) if args.json else format_plan(plan))
             return 0
         from xltlib.experiment.results import load_results
-        from xltlib.report.power import CONTROL, format_report, report, scored_examples
+        from xltlib.report.power import format_report, report, scored_examples
 
         from xltlib.experiment.schedule import study_of
 

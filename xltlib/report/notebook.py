@@ -315,11 +315,10 @@ def versus_control(table: pd.DataFrame, control: pd.DataFrame) -> pd.DataFrame:
     ``difference`` (paired by seed, over the seeds both have) with its 95% bootstrap interval over those
     seeds, and ``seeds`` paired (0: none in common). The model is not paired on: a control may be another
     model. A target or language the control does not score is left out."""
-    from xltlib.report.analysis import paired_deltas, primary_scores, summarize
+    from xltlib.report.analysis import language_mean, paired_deltas, primary_scores, summarize
 
     scores = primary_scores(pd.concat([table, control], ignore_index=True)).drop(columns="model", errors="ignore")
-    zero = (scores[scores["language"] != "en"].groupby(["setup", "target", "seed"], as_index=False)["score"].mean()
-            .assign(language=ZERO_SHOT_MEAN))
+    zero = language_mean(scores, ["setup", "target"], value="score").assign(language=ZERO_SHOT_MEAN)
     scores = pd.concat([scores, zero], ignore_index=True)[["setup", "target", "language", "seed", "score"]]
     keys = ["target", "language"]
     means = scores[scores["setup"] != CONTROL].groupby(["setup", *keys], as_index=False)["score"].agg(
