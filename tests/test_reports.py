@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from xltlib.cli import main
-from xltlib.errors import ConfigError, XltError
+from xltlib.errors import ConfigError
 from xltlib.report.reports import build_reports, notebooks, parse_params
 
 
@@ -84,8 +84,9 @@ def test_a_baseline_only_study_is_set_beside_its_control(tmp_path, monkeypatch):
     nh = versus.set_index("language").loc["nh"]
     assert f"<code>baseline</code> against the control: {nh.difference:+.1f} points" in html
     assert "gains over the control on the zero-shot languages" in html  # the power statement
-    with pytest.raises(XltError, match="control_file .*two.yaml: expected a study of one setup .*found 2: baseline, mnli"):
-        build_reports(study="study.yaml", params={"control_file": "two.yaml"}, out="out")
+    with pytest.raises(ConfigError, match="control_file .*two.yaml: expected a study of one setup .*found 2: baseline, mnli"):
+        build_reports(study="study.yaml", params={"control_file": "two.yaml"}, out="fresh")
+    assert not (tmp_path / "fresh").exists()  # refused before any notebook or run started
 
 
 def test_progress_lines_come_per_finished_run_and_per_minute_while_none_finishes(tmp_path):

@@ -255,6 +255,12 @@ def control(control_file: str | None, runs_dir: str) -> pd.DataFrame | None:
     (``reports/runs/<name>``, as ``xlt reports --study`` places a study's runs)."""
     if not control_file:
         return None
+    s = load_control(control_file)
+    return run(s, str(Path(runs_dir).parent / s.name)).assign(setup=CONTROL)
+
+
+def load_control(control_file: str) -> Study:
+    """A control study, validated: a study file of one setup (else an error naming the file and its setups)."""
     from xltlib.errors import ConfigError
     from xltlib.experiment.study import load_study
 
@@ -263,7 +269,7 @@ def control(control_file: str | None, runs_dir: str) -> pd.DataFrame | None:
     if len(names) != 1:
         raise ConfigError(f"control_file {control_file}: expected a study of one setup (e.g. the baseline at "
                           f"random weights), found {len(names)}: {', '.join(names)}")
-    return run(s, str(Path(runs_dir).parent / s.name)).assign(setup=CONTROL)
+    return s
 
 
 def control_banner(control_file: str, control: pd.DataFrame, profile: str):

@@ -28,11 +28,13 @@ import yaml
 
 from xltlib.errors import ConfigError, XltError
 from xltlib.paths import shown
-from xltlib.report.notebook import PROFILE_ENV, PROGRESS_ENV
+from xltlib.experiment.study import load_study
+from xltlib.report.notebook import PROFILE_ENV, PROGRESS_ENV, load_control
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_IN = ("profile", "runs_dir", "out_dir")  # parameters xlt reports sets itself
-STUDY_FILES = ("study_file", "control_file")  # parameters naming a study file: read here, given as a path from the notebook
+# parameters naming a study file, each with its reader: read here, given to the notebook as a path from its folder
+STUDY_FILES = {"study_file": load_study, "control_file": load_control}
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -153,8 +155,6 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from xltlib.experiment.study import load_study
-
     out = Path(out).resolve()
     target = out / profile
     available = notebooks(folder)
@@ -163,7 +163,7 @@ def build_reports(profile: str = "toy", only: list[str] | None = None, out: str 
         params["study_file"] = study
     # study files are validated here (a bad field fails before any notebook starts); each notebook is given the
     # path from its own folder (below)
-    loaded = {key: load_study(params[key]) for key in STUDY_FILES if params.get(key)}
+    loaded = {key: read(params[key]) for key, read in STUDY_FILES.items() if params.get(key)}
     params.update({key: str(Path(params[key]).resolve()) for key in loaded})
     if study is not None:
         profile, target = loaded["study_file"].profile, out / loaded["study_file"].name
